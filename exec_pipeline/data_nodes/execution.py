@@ -1,0 +1,320 @@
+"""The execution storage shapes ``Orders``, ``OrderEvents``, ``Trades`` and how facts reach them.
+
+Readers turn broker extracts into typed records (:class:`OrderRecord`, :class:`OrderEventRecord`,
+:class:`TradeRecord`, :class:`RejectRecord`). :func:`publish_partition` is the one way those
+records are written: for one (source, business date) partition, in one transaction, it
+
+1. records each extract in the ledger (``extract_files``),
+2. removes the facts and rejects this partition published before,
+3. appends the new facts with their lineage, storing each deterministic identifier once: when two
+   observations of the same fact meet (two files, two days), the earliest wins, ranked by
+   (time, partition key, record number, extract id), so the result does not depend on the order
+   in which partitions are published,
+4. counts what each extract contributed.
+
+Facts another partition published are never touched, so late facts for another day stay where
+they are. Either all of it commits or none of it does.
+
+Records are ``NamedTuple``s rather than pydantic models: a broker day is millions of rows and
+they go straight into COPY; :func:`publish_partition` validates them on the way in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+import pandas as pd
+from sqlalchemy import Engine, Table, select
+
+from exec_pipeline.lib.bulkload import ExtractRef, LineageContext, loader_for
+from exec_pipeline.lib.warehouse import get_engine
+from exec_pipeline.models.execution import (
+    Base,
+    OrderEventsTS,
+    OrdersTS,
+    TradesTS,
+)
+from exec_pipeline.repositories import execution as repo
+
+# --- typed records -----------------------------------------------------------------------------------
+
+
+class OrderRecord(NamedTuple):
+    """An order as first observed in an extract (one OrdersTS row)."""
+
+    record_number: int
+    order_time: dt.datetime
+    order_identifier: str
+    asset_identifier: str
+    order_side: int  # +1 buy, -1 sell
+    account_identifier: str | None = None
+    order_manager_identifier: str | None = None
+    order_remote_id: str | None = None
+    client_order_id: str | None = None
+    orig_client_order_id: str | None = None
+    order_type: str | None = None
+    time_in_force: str | None = None
+    quantity: Decimal | None = None
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    currency: str | None = None
+    expires_time: dt.datetime | None = None
+    venue_metadata: dict[str, Any] | None = None
+
+
+class OrderEventRecord(NamedTuple):
+    """One broker report about an order (one OrderEventsTS row)."""
+
+    record_number: int
+    event_time: dt.datetime
+    event_identifier: str
+    order_identifier: str
+    asset_identifier: str
+    event_type: str
+    account_identifier: str | None = None
+    order_status: str | None = None
+    cum_quantity: Decimal | None = None
+    leaves_quantity: Decimal | None = None
+    avg_price: Decimal | None = None
+    reason: str | None = None
+    event_metadata: dict[str, Any] | None = None
+
+
+class TradeRecord(NamedTuple):
+    """A fill, or a bust/correction of an earlier fill (one TradesTS row)."""
+
+    record_number: int
+    trade_time: dt.datetime
+    trade_identifier: str
+    asset_identifier: str
+    trade_side: int  # +1 buy, -1 sell
+    quantity: Decimal  # positive
+    order_identifier: str | None = None
+    account_identifier: str | None = None
+    trade_remote_id: str | None = None
+    price: Decimal | None = None
+    currency: str | None = None
+    commission: Decimal | None = None
+    commission_asset_identifier: str | None = None
+    settlement_cost: Decimal | None = None
+    settlement_asset_identifier: str | None = None
+    liquidity: str | None = None  # maker / taker
+    venue: str | None = None
+    trade_kind: str = "fill"  # fill / bust / correction
+    ref_trade_identifier: str | None = None  # the fill a bust or correction refers to
+    venue_metadata: dict[str, Any] | None = None
+
+
+class RejectRecord(NamedTuple):
+    """A record that could not be normalised: kept with a human-readable reason and its raw text."""
+
+    record_number: int | None
+    reason: str
+    field: str | None = None
+    raw_record: str | None = None
+
+
+FactRecord = OrderRecord | OrderEventRecord | TradeRecord | RejectRecord
+
+
+# --- storage shapes ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DataNode:
+    """A time-series fact table: its storage identifier, time index, identifier and record type."""
+
+    storage_identifier: str
+    model: type[Base]
+    record_type: type[tuple]
+    time_index: str
+    identifier: str
+
+    @property
+    def table(self) -> Table:
+        return self.model.__table__  # type: ignore[return-value]
+
+    def read(
+        self,
+        *,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+        engine: Engine | None = None,
+        **equals: Any,
+    ) -> pd.DataFrame:
+        """Rows with ``start <= time < end`` and the given column values, ordered by time.
+
+        Decimal columns come back as exact ``Decimal`` objects (dtype object), times as UTC.
+        """
+        table = self.table
+        query = select(table)
+        time_column = table.c[self.time_index]
+        if start is not None:
+            query = query.where(time_column >= start)
+        if end is not None:
+            query = query.where(time_column < end)
+        for name, value in equals.items():
+            query = query.where(table.c[name] == value)
+        query = query.order_by(time_column, table.c[self.identifier])
+        with (engine or get_engine()).connect() as connection:
+            rows = connection.execute(query).mappings().all()
+        return pd.DataFrame(rows, columns=[c.name for c in table.columns])
+
+
+Orders = DataNode("OrdersTS", OrdersTS, OrderRecord, "order_time", "order_identifier")
+OrderEvents = DataNode("OrderEventsTS", OrderEventsTS, OrderEventRecord, "event_time", "event_identifier")
+Trades = DataNode("TradesTS", TradesTS, TradeRecord, "trade_time", "trade_identifier")
+DATA_NODES = (Orders, OrderEvents, Trades)
+
+
+# --- publishing ------------------------------------------------------------------------------------
+
+
+@dataclass
+class ExtractFacts:
+    """What a reader made of one extract file, with the file's identity for the ledger."""
+
+    uri: str
+    sha256: str
+    size_bytes: int
+    reader_name: str
+    reader_version: str
+    records: Iterable[FactRecord]
+
+
+@dataclass
+class ExtractSummary:
+    extract_id: int
+    uri: str
+    sha256: str
+    size_bytes: int
+    reader_name: str
+    reader_version: str
+    records_read: dict[str, int]
+    rows_stored: dict[str, int]
+
+
+@dataclass
+class PublishSummary:
+    """What a publish did; ``rows_stored`` counts the rows this partition owns after it."""
+
+    partition_key: str
+    source: str
+    business_date: dt.date
+    run_id: str | None
+    extracts: list[ExtractSummary] = field(default_factory=list)
+    records_read: dict[str, int] = field(default_factory=dict)
+    rows_stored: dict[str, int] = field(default_factory=dict)
+    superseded_extract_ids: list[int] = field(default_factory=list)
+
+    @property
+    def duplicates(self) -> dict[str, int]:
+        """Facts read but not stored by this partition (already stored from an earlier observation)."""
+        return {
+            name: self.records_read.get(name, 0) - self.rows_stored.get(name, 0)
+            for name in ("OrdersTS", "OrderEventsTS", "TradesTS")
+        }
+
+
+def partition_key(source: str, business_date: dt.date) -> str:
+    """The string form of the (date, source) partition: ``2026-01-05|fixgw``."""
+    return f"{business_date.isoformat()}|{source}"
+
+
+_TABLE_OF_RECORD: dict[type, str] = {
+    OrderRecord: "OrdersTS",
+    OrderEventRecord: "OrderEventsTS",
+    TradeRecord: "TradesTS",
+    RejectRecord: "rejects",
+}
+
+
+def publish_partition(
+    source: str,
+    business_date: dt.date,
+    extracts: Iterable[ExtractFacts],
+    *,
+    run_id: str | None = None,
+    engine: Engine | None = None,
+    ingested_at: dt.datetime | None = None,
+) -> PublishSummary:
+    """Replace the facts of partition (``business_date``, ``source``) with those of ``extracts``.
+
+    Atomic (one transaction) and idempotent (publishing the same extracts again leaves the same
+    facts). Records stream through in chunks, so memory does not grow with the extract size.
+    Raises :class:`~exec_pipeline.lib.bulkload.FactValidationError` (naming the extract, record and
+    field) on a record that breaks the table's contract; nothing is written then.
+    """
+    engine = engine or get_engine()
+    key = partition_key(source, business_date)
+    now = ingested_at or dt.datetime.now(dt.UTC)
+    summary = PublishSummary(partition_key=key, source=source, business_date=business_date, run_id=run_id)
+    ordered = sorted(extracts, key=lambda e: (e.uri, e.sha256))
+
+    with engine.begin() as connection:
+        repo.lock_partition(connection, key)
+        summary.superseded_extract_ids = repo.supersede_extracts(
+            connection, key, keep={(e.uri, e.sha256) for e in ordered}
+        )
+        repo.delete_partition_facts(connection, key)
+        lineage = LineageContext(source=source, partition_key=key, run_id=run_id, ingested_at=now)
+        loader = loader_for(connection, lineage)
+        per_extract: list[tuple[ExtractFacts, int, dict[str, int]]] = []
+        for extract in ordered:
+            extract_id = repo.record_extract(
+                connection,
+                source=source,
+                business_date=business_date,
+                partition_key=key,
+                uri=extract.uri,
+                sha256=extract.sha256,
+                size_bytes=extract.size_bytes,
+                reader_name=extract.reader_name,
+                reader_version=extract.reader_version,
+                run_id=run_id,
+                now=now,
+            )
+            counts = {"OrdersTS": 0, "OrderEventsTS": 0, "TradesTS": 0, "rejects": 0}
+            ref = ExtractRef(extract.uri, extract_id, extract.reader_name, extract.reader_version)
+            for record in extract.records:
+                name = _TABLE_OF_RECORD.get(type(record))
+                if name is None:
+                    raise TypeError(
+                        f"{extract.uri}: a reader yielded {type(record).__name__}; expected one of "
+                        "OrderRecord, OrderEventRecord, TradeRecord, RejectRecord"
+                    )
+                counts[name] += 1
+                loader.add(name, ref, record)
+            per_extract.append((extract, extract_id, counts))
+        loader.finish()
+        stored = repo.count_partition_rows(connection, key)
+        for extract, extract_id, counts in per_extract:
+            rows = {name: stored.get((name, extract_id), 0) for name in counts}
+            repo.update_extract_counts(connection, extract_id, rows)
+            summary.extracts.append(
+                ExtractSummary(
+                    extract_id=extract_id,
+                    uri=extract.uri,
+                    sha256=extract.sha256,
+                    size_bytes=extract.size_bytes,
+                    reader_name=extract.reader_name,
+                    reader_version=extract.reader_version,
+                    records_read=counts,
+                    rows_stored=rows,
+                )
+            )
+    summary.records_read = _sum_counts(item.records_read for item in summary.extracts)
+    summary.rows_stored = _sum_counts(item.rows_stored for item in summary.extracts)
+    return summary
+
+
+def _sum_counts(counts: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for item in counts:
+        for name, value in item.items():
+            total[name] = total.get(name, 0) + value
+    return total

@@ -1,0 +1,315 @@
+"""SQLAlchemy 2 models of the execution warehouse (SPEC §3).
+
+``OrderManagerTable`` is the registry of order-manager intent. ``OrdersTS``, ``OrderEventsTS`` and
+``TradesTS`` hold timestamped facts read from broker extracts; each fact row carries its lineage
+(:class:`FactLineage`). ``ExtractFile`` is the ledger of extracts seen and ``IngestReject`` keeps
+every record that could not be normalised.
+
+The schema itself is created by the Alembic migrations in ``exec_pipeline/migrations``; a test
+checks that these models and the migrations agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from exec_pipeline.lib.sqltypes import JSONDocument, ExactDecimal, UTCDateTime
+
+# --- vocabularies --------------------------------------------------------------------------------
+
+#: Order-manager lifecycle: created -> submitted -> executing -> completed, with terminal exits.
+MANAGER_STATUSES = ("created", "submitted", "executing", "completed", "cancelled", "failed", "expired")
+MANAGER_TERMINAL_STATUSES = frozenset({"completed", "cancelled", "failed", "expired"})
+MANAGER_TRANSITIONS: dict[str, frozenset[str]] = {
+    "created": frozenset({"submitted", "cancelled", "failed", "expired"}),
+    "submitted": frozenset({"executing", "cancelled", "failed", "expired"}),
+    "executing": frozenset({"completed", "cancelled", "failed", "expired"}),
+    "completed": frozenset(),
+    "cancelled": frozenset(),
+    "failed": frozenset(),
+    "expired": frozenset(),
+}
+
+#: What happened to an order (one OrderEventsTS row per broker report).
+EVENT_TYPES = (
+    "new",
+    "pending_new",
+    "partially_filled",
+    "filled",
+    "canceled",
+    "pending_cancel",
+    "replaced",
+    "pending_replace",
+    "rejected",
+    "expired",
+    "trade_cancel",
+    "trade_correct",
+    "restated",
+    "status",
+    "done_for_day",
+    "suspended",
+)
+
+#: The order's canonical status after an event.
+ORDER_STATUSES = (
+    "pending_new",
+    "new",
+    "partially_filled",
+    "filled",
+    "done_for_day",
+    "canceled",
+    "pending_cancel",
+    "replaced",
+    "pending_replace",
+    "rejected",
+    "expired",
+    "suspended",
+    "stopped",
+    "calculated",
+    "accepted_for_bidding",
+)
+ORDER_TERMINAL_STATUSES = frozenset({"filled", "canceled", "replaced", "rejected", "expired", "done_for_day"})
+
+#: A TradesTS row is a fill, or a fact about an earlier fill (``ref_trade_identifier``):
+#: ``bust`` cancels it, ``correction`` replaces its quantity/price.
+TRADE_KINDS = ("fill", "bust", "correction")
+LIQUIDITY = ("maker", "taker")
+
+EXTRACT_STATUSES = ("ingested", "superseded", "failed")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+# Stable constraint names so Alembic migrations can refer to them on both backends.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+# --- registry --------------------------------------------------------------------------------------
+
+
+class OrderManagerTable(Base):
+    """Order-manager intent: which manager/strategy is about to trade, for which account, when."""
+
+    __tablename__ = "order_manager"
+
+    uid: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    unique_identifier: Mapped[str] = mapped_column(String(255), unique=True)
+    target_account_uid: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    target_time: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    order_received_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    execution_end: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    strategy_identifier: Mapped[str | None] = mapped_column(String(255), index=True)
+    metadata_json: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow, onupdate=_utcnow)
+
+    __table_args__ = (CheckConstraint(_in("status", MANAGER_STATUSES), name="status"),)
+
+
+# --- ledger and rejects ------------------------------------------------------------------------------
+
+
+class ExtractFile(Base):
+    """One row per version (URI + sha256) of every extract file read."""
+
+    __tablename__ = "extract_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(64))
+    business_date: Mapped[dt.date] = mapped_column(Date)
+    partition_key: Mapped[str] = mapped_column(String(96), index=True)
+    uri: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    reader_name: Mapped[str | None] = mapped_column(String(64))
+    reader_version: Mapped[str | None] = mapped_column(String(32))
+    first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    last_ingested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_ingested_run_id: Mapped[str | None] = mapped_column(String(64))
+    orders_count: Mapped[int] = mapped_column(Integer, default=0)
+    order_events_count: Mapped[int] = mapped_column(Integer, default=0)
+    trades_count: Mapped[int] = mapped_column(Integer, default=0)
+    rejects_count: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("uri", "sha256"),
+        CheckConstraint(_in("status", EXTRACT_STATUSES), name="status"),
+    )
+
+
+class IngestReject(Base):
+    """A record that could not be normalised, kept with its reason and raw text."""
+
+    __tablename__ = "ingest_rejects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    extract_id: Mapped[int] = mapped_column(ForeignKey("extract_files.id"), index=True)
+    source: Mapped[str] = mapped_column(String(64))
+    partition_key: Mapped[str] = mapped_column(String(96), index=True)
+    record_number: Mapped[int | None] = mapped_column(Integer)
+    field: Mapped[str | None] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    raw_record: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    reader_name: Mapped[str | None] = mapped_column(String(64))
+    reader_version: Mapped[str | None] = mapped_column(String(32))
+    rejected_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+
+
+# --- facts -----------------------------------------------------------------------------------------
+
+
+class FactLineage:
+    """Where a fact row came from: source, extract (ledger id), record number, partition, run, reader."""
+
+    source: Mapped[str] = mapped_column(String(64))
+    extract_id: Mapped[int] = mapped_column(ForeignKey("extract_files.id"), index=True)
+    record_number: Mapped[int] = mapped_column(Integer)
+    partition_key: Mapped[str] = mapped_column(String(96), index=True)
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    reader_name: Mapped[str] = mapped_column(String(64))
+    reader_version: Mapped[str] = mapped_column(String(32))
+    ingested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class OrdersTS(FactLineage, Base):
+    """One row per order: its first observation."""
+
+    __tablename__ = "orders_ts"
+
+    order_time: Mapped[dt.datetime] = mapped_column(UTCDateTime, primary_key=True)
+    order_identifier: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_identifier: Mapped[str | None] = mapped_column(String(255))
+    asset_identifier: Mapped[str] = mapped_column(String(255))
+    order_manager_identifier: Mapped[str | None] = mapped_column(String(255), index=True)
+    order_remote_id: Mapped[str | None] = mapped_column(String(255))
+    client_order_id: Mapped[str | None] = mapped_column(String(255))
+    orig_client_order_id: Mapped[str | None] = mapped_column(String(255))
+    order_type: Mapped[str | None] = mapped_column(String(32))
+    time_in_force: Mapped[str | None] = mapped_column(String(32))
+    order_side: Mapped[int] = mapped_column(SmallInteger)
+    quantity: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    limit_price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    stop_price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    currency: Mapped[str | None] = mapped_column(String(16))
+    expires_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    venue_metadata: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+
+    __table_args__ = (
+        UniqueConstraint("order_identifier"),
+        Index(None, "account_identifier", "order_time"),
+        Index(None, "asset_identifier", "order_time"),
+        Index(None, "source", "client_order_id"),
+        CheckConstraint("order_side IN (1, -1)", name="order_side"),
+    )
+
+
+class OrderEventsTS(FactLineage, Base):
+    """One row per broker report about an order (new, fill, cancel, replace, ...)."""
+
+    __tablename__ = "order_events_ts"
+
+    event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime, primary_key=True)
+    event_identifier: Mapped[str] = mapped_column(String(64), primary_key=True)
+    order_identifier: Mapped[str] = mapped_column(String(64))
+    account_identifier: Mapped[str | None] = mapped_column(String(255))
+    asset_identifier: Mapped[str] = mapped_column(String(255))
+    event_type: Mapped[str] = mapped_column(String(24))
+    order_status: Mapped[str | None] = mapped_column(String(24))
+    cum_quantity: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    leaves_quantity: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    avg_price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    reason: Mapped[str | None] = mapped_column(Text)
+    event_metadata: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+
+    __table_args__ = (
+        UniqueConstraint("event_identifier"),
+        Index(None, "order_identifier", "event_time"),
+        Index(None, "account_identifier", "event_time"),
+        Index(None, "asset_identifier", "event_time"),
+        CheckConstraint(_in("event_type", EVENT_TYPES), name="event_type"),
+        CheckConstraint(_in("order_status", ORDER_STATUSES), name="order_status"),
+    )
+
+
+class TradesTS(FactLineage, Base):
+    """One row per fill, and one per bust or correction of an earlier fill."""
+
+    __tablename__ = "trades_ts"
+
+    trade_time: Mapped[dt.datetime] = mapped_column(UTCDateTime, primary_key=True)
+    trade_identifier: Mapped[str] = mapped_column(String(64), primary_key=True)
+    order_identifier: Mapped[str | None] = mapped_column(String(64))
+    account_identifier: Mapped[str | None] = mapped_column(String(255))
+    asset_identifier: Mapped[str] = mapped_column(String(255))
+    trade_remote_id: Mapped[str | None] = mapped_column(String(255))
+    trade_side: Mapped[int] = mapped_column(SmallInteger)
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal)
+    price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    currency: Mapped[str | None] = mapped_column(String(16))
+    commission: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    commission_asset_identifier: Mapped[str | None] = mapped_column(String(255))
+    settlement_cost: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    settlement_asset_identifier: Mapped[str | None] = mapped_column(String(255))
+    liquidity: Mapped[str | None] = mapped_column(String(8))
+    venue: Mapped[str | None] = mapped_column(String(64))
+    trade_kind: Mapped[str] = mapped_column(String(16))
+    ref_trade_identifier: Mapped[str | None] = mapped_column(String(64), index=True)
+    venue_metadata: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+
+    __table_args__ = (
+        UniqueConstraint("trade_identifier"),
+        Index(None, "order_identifier", "trade_time"),
+        Index(None, "account_identifier", "trade_time"),
+        Index(None, "asset_identifier", "trade_time"),
+        CheckConstraint("trade_side IN (1, -1)", name="trade_side"),
+        CheckConstraint(_in("trade_kind", TRADE_KINDS), name="trade_kind"),
+        CheckConstraint(_in("liquidity", LIQUIDITY), name="liquidity"),
+        CheckConstraint(
+            "(trade_kind = 'fill' AND ref_trade_identifier IS NULL) "
+            "OR (trade_kind <> 'fill' AND ref_trade_identifier IS NOT NULL)",
+            name="ref_trade",
+        ),
+    )
+
+
+#: The fact tables by their storage identifier (the names of the Dagster assets).
+FACT_TABLES = {"OrdersTS": OrdersTS, "OrderEventsTS": OrderEventsTS, "TradesTS": TradesTS}

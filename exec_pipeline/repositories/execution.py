@@ -1,0 +1,184 @@
+"""SQL operation builders for the execution warehouse.
+
+Order-manager builders return SQLAlchemy statements (the service layer executes them); partition
+operations take the publishing transaction's connection. Nothing here commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, Delete, Insert, Select, Update, delete, func, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from exec_pipeline.models.execution import (
+    ExtractFile,
+    IngestReject,
+    OrderEventsTS,
+    OrderManagerTable,
+    OrdersTS,
+    TradesTS,
+)
+
+# --- order-manager registry --------------------------------------------------------------------------
+
+
+def insert_manager_if_absent(dialect_name: str, values: dict[str, Any]) -> Insert:
+    """INSERT ... ON CONFLICT (unique_identifier) DO NOTHING: concurrent creators cannot duplicate a manager."""
+    dialect_insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    return dialect_insert(OrderManagerTable).values(**values).on_conflict_do_nothing(
+        index_elements=[OrderManagerTable.unique_identifier]
+    )
+
+
+def select_manager_by_uid(uid: uuid.UUID) -> Select[tuple[OrderManagerTable]]:
+    return select(OrderManagerTable).where(OrderManagerTable.uid == uid)
+
+
+def select_manager_by_unique_identifier(unique_identifier: str) -> Select[tuple[OrderManagerTable]]:
+    return select(OrderManagerTable).where(OrderManagerTable.unique_identifier == unique_identifier)
+
+
+def select_managers(
+    *,
+    target_account_uid: uuid.UUID | None = None,
+    status: str | Iterable[str] | None = None,
+    strategy_identifier: str | None = None,
+    target_time_from: dt.datetime | None = None,
+    target_time_to: dt.datetime | None = None,
+) -> Select[tuple[OrderManagerTable]]:
+    """Managers matching every given filter; the time range is ``from <= target_time < to``."""
+    query = select(OrderManagerTable)
+    if target_account_uid is not None:
+        query = query.where(OrderManagerTable.target_account_uid == target_account_uid)
+    if status is not None:
+        statuses = [status] if isinstance(status, str) else list(status)
+        query = query.where(OrderManagerTable.status.in_(statuses))
+    if strategy_identifier is not None:
+        query = query.where(OrderManagerTable.strategy_identifier == strategy_identifier)
+    if target_time_from is not None:
+        query = query.where(OrderManagerTable.target_time >= target_time_from)
+    if target_time_to is not None:
+        query = query.where(OrderManagerTable.target_time < target_time_to)
+    return query.order_by(OrderManagerTable.target_time, OrderManagerTable.unique_identifier)
+
+
+def update_manager_status(
+    uid: uuid.UUID, expected_status: str, new_status: str, values: dict[str, Any]
+) -> Update:
+    """Compare-and-set: changes the row only if it still has ``expected_status``."""
+    return (
+        update(OrderManagerTable)
+        .where(OrderManagerTable.uid == uid, OrderManagerTable.status == expected_status)
+        .values(status=new_status, **values)
+    )
+
+
+# --- partitions of facts ---------------------------------------------------------------------------
+
+_FACT_MODELS = {"OrdersTS": OrdersTS, "OrderEventsTS": OrderEventsTS, "TradesTS": TradesTS}
+_PARTITION_LOCK_NAMESPACE = 0x45584543  # "EXEC": keeps our advisory locks apart from other users'
+
+
+def lock_partition(connection: Connection, partition_key: str) -> None:
+    """Serialise writers of one partition until the transaction ends.
+
+    PostgreSQL: a transaction-level advisory lock per partition. SQLite: the transaction already
+    holds the database's write lock (BEGIN IMMEDIATE).
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            text("SELECT pg_advisory_xact_lock(:namespace, hashtext(:key))"),
+            {"namespace": _PARTITION_LOCK_NAMESPACE, "key": partition_key},
+        )
+
+
+def delete_partition_facts(connection: Connection, partition_key: str) -> None:
+    for model in (IngestReject, TradesTS, OrderEventsTS, OrdersTS):
+        connection.execute(_delete_partition(model, partition_key))
+
+
+def _delete_partition(model: Any, partition_key: str) -> Delete:
+    return delete(model).where(model.partition_key == partition_key)
+
+
+def supersede_extracts(connection: Connection, partition_key: str, keep: set[tuple[str, str]]) -> list[int]:
+    """Mark the partition's ingested extracts that are not in ``keep`` (changed or gone) superseded."""
+    rows = connection.execute(
+        select(ExtractFile.id, ExtractFile.uri, ExtractFile.sha256).where(
+            ExtractFile.partition_key == partition_key, ExtractFile.status == "ingested"
+        )
+    ).all()
+    gone = [row.id for row in rows if (row.uri, row.sha256) not in keep]
+    if gone:
+        connection.execute(update(ExtractFile).where(ExtractFile.id.in_(gone)).values(status="superseded"))
+    return gone
+
+
+def record_extract(
+    connection: Connection,
+    *,
+    source: str,
+    business_date: dt.date,
+    partition_key: str,
+    uri: str,
+    sha256: str,
+    size_bytes: int,
+    reader_name: str,
+    reader_version: str,
+    run_id: str | None,
+    now: dt.datetime,
+) -> int:
+    """The ledger id of this version of the extract, created on first sight."""
+    values = {
+        "status": "ingested",
+        "error": None,
+        "reader_name": reader_name,
+        "reader_version": reader_version,
+        "last_ingested_at": now,
+        "last_ingested_run_id": run_id,
+        "source": source,
+        "business_date": business_date,
+        "partition_key": partition_key,
+    }
+    existing = connection.execute(
+        select(ExtractFile.id).where(ExtractFile.uri == uri, ExtractFile.sha256 == sha256)
+    ).scalar_one_or_none()
+    if existing is not None:
+        connection.execute(update(ExtractFile).where(ExtractFile.id == existing).values(**values))
+        return existing
+    return connection.execute(
+        insert(ExtractFile)
+        .values(uri=uri, sha256=sha256, size_bytes=size_bytes, first_seen_at=now, **values)
+        .returning(ExtractFile.id)
+    ).scalar_one()
+
+
+def count_partition_rows(connection: Connection, partition_key: str) -> dict[tuple[str, int], int]:
+    """Rows the partition owns, per (table, extract id); table ``rejects`` for ``ingest_rejects``."""
+    counts: dict[tuple[str, int], int] = {}
+    for name, model in (*_FACT_MODELS.items(), ("rejects", IngestReject)):
+        query = (
+            select(model.extract_id, func.count())
+            .where(model.partition_key == partition_key)
+            .group_by(model.extract_id)
+        )
+        for extract_id, count in connection.execute(query):
+            counts[(name, extract_id)] = count
+    return counts
+
+
+def update_extract_counts(connection: Connection, extract_id: int, rows: dict[str, int]) -> None:
+    connection.execute(
+        update(ExtractFile)
+        .where(ExtractFile.id == extract_id)
+        .values(
+            orders_count=rows.get("OrdersTS", 0),
+            order_events_count=rows.get("OrderEventsTS", 0),
+            trades_count=rows.get("TradesTS", 0),
+            rejects_count=rows.get("rejects", 0),
+        )
+    )

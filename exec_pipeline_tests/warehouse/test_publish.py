@@ -1,0 +1,232 @@
+"""Publishing facts for a partition: atomic, idempotent, no duplicates, late facts kept."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select, text
+
+from exec_pipeline.data_nodes.execution import (
+    ExtractFacts,
+    OrderEventRecord,
+    OrderEvents,
+    OrderRecord,
+    Orders,
+    RejectRecord,
+    TradeRecord,
+    Trades,
+    publish_partition,
+)
+from exec_pipeline.lib import bulkload
+from exec_pipeline.lib.bulkload import FactValidationError
+from exec_pipeline.models.execution import ExtractFile, IngestReject
+
+UTC = dt.UTC
+DAY1, DAY2 = dt.date(2026, 1, 5), dt.date(2026, 1, 6)
+
+
+def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
+
+
+def order_day(day: dt.date, order: str, *, fills: int = 2, first_record: int = 1) -> list:
+    """An order and its life: new, partial fills, filled; one record per 'line'."""
+    n = first_record
+    records: list = [
+        OrderRecord(n, at(day, 14), f"ord-{order}", "aapl", 1, account_identifier="acc-1", quantity=Decimal(fills * 10),
+                    limit_price=Decimal("187.25"), client_order_id=f"momentum/{order}", order_manager_identifier="momentum"),
+        OrderEventRecord(n, at(day, 14), f"evt-{order}-new", f"ord-{order}", "aapl", "new", order_status="new",
+                         cum_quantity=Decimal(0), leaves_quantity=Decimal(fills * 10)),
+    ]
+    for fill in range(1, fills + 1):
+        n += 1
+        records += [
+            OrderEventRecord(n, at(day, 14, fill), f"evt-{order}-{fill}", f"ord-{order}", "aapl",
+                             "filled" if fill == fills else "partially_filled",
+                             order_status="filled" if fill == fills else "partially_filled",
+                             cum_quantity=Decimal(fill * 10), leaves_quantity=Decimal((fills - fill) * 10),
+                             avg_price=Decimal("187.2"), event_metadata={"line": n}),
+            TradeRecord(n, at(day, 14, fill), f"trd-{order}-{fill}", "aapl", 1, Decimal(10), order_identifier=f"ord-{order}",
+                        price=Decimal("187.2"), commission=Decimal("0.35"), commission_asset_identifier="USD",
+                        venue_metadata={"raw": f"line {n}"}),
+        ]
+    return records
+
+
+def extract(uri: str, records, reader_version: str = "1.0.0") -> ExtractFacts:
+    return ExtractFacts(uri, hashlib.sha256(repr(records).encode()).hexdigest(), 1000, "test", reader_version, records)
+
+
+def fact_rows(engine) -> dict[str, list[tuple]]:
+    """Every fact column (not run lineage) of the three tables, sorted: what a user would compare."""
+    result = {}
+    for node in (Orders, OrderEvents, Trades):
+        frame = node.read(engine=engine).drop(columns=["run_id", "ingested_at", "extract_id"])
+        result[node.storage_identifier] = sorted(map(tuple, frame.astype(str).values.tolist()))
+    return result
+
+
+def publish(engine, day, extracts, run_id="run-1", source="fixgw"):
+    return publish_partition(source, day, extracts, run_id=run_id, engine=engine)
+
+
+def test_publish_writes_facts_with_lineage(engine):
+    summary = publish(engine, DAY1, [extract("file:///landing/fixgw/2026-01-05/a.log", order_day(DAY1, "A"))])
+
+    assert summary.partition_key == "2026-01-05|fixgw"
+    assert summary.rows_stored == {"OrdersTS": 1, "OrderEventsTS": 3, "TradesTS": 2, "rejects": 0}
+    trades = Trades.read(engine=engine)
+    assert list(trades["quantity"]) == [Decimal(10), Decimal(10)]
+    row = trades.iloc[0]
+    assert (row["source"], row["partition_key"], row["run_id"], row["reader_name"], row["reader_version"]) == (
+        "fixgw", "2026-01-05|fixgw", "run-1", "test", "1.0.0")
+    assert row["record_number"] == 2
+    with engine.connect() as connection:
+        ledger = connection.execute(select(ExtractFile)).one()
+    assert ledger.uri == "file:///landing/fixgw/2026-01-05/a.log"
+    assert ledger.id == row["extract_id"]
+    assert (ledger.orders_count, ledger.order_events_count, ledger.trades_count, ledger.status) == (1, 3, 2, "ingested")
+
+
+def test_publishing_the_same_partition_twice_changes_nothing(engine):
+    extracts = [extract("file:///l/a.log", order_day(DAY1, "A")), extract("file:///l/b.log", order_day(DAY1, "B"))]
+    publish(engine, DAY1, extracts, run_id="run-1")
+    first = fact_rows(engine)
+    summary = publish(engine, DAY1, extracts, run_id="run-2")
+    assert fact_rows(engine) == first
+    assert summary.rows_stored["TradesTS"] == 4
+    assert set(Trades.read(engine=engine)["run_id"]) == {"run-2"}
+    with engine.connect() as connection:
+        assert connection.execute(select(ExtractFile.status)).scalars().all() == ["ingested", "ingested"]
+
+
+def test_republishing_replaces_the_partition(engine):
+    publish(engine, DAY1, [extract("file:///l/a.log", order_day(DAY1, "A", fills=3))])
+    corrected = order_day(DAY1, "A", fills=2)  # the broker re-sent the file without the third fill
+    summary = publish(engine, DAY1, [extract("file:///l/a.log", corrected)])
+    assert sorted(Trades.read(engine=engine)["trade_identifier"]) == ["trd-A-1", "trd-A-2"]
+    assert len(summary.superseded_extract_ids) == 1
+    with engine.connect() as connection:
+        statuses = dict(connection.execute(select(ExtractFile.id, ExtractFile.status)).all())
+    assert statuses[summary.superseded_extract_ids[0]] == "superseded"
+    assert statuses[summary.extracts[0].extract_id] == "ingested"
+
+
+def test_late_facts_for_another_day_stay_where_they_are(engine):
+    # day 2's file carries a late fill of a day-1 order (trade_time on day 1)
+    late_fill = TradeRecord(7, at(DAY1, 20), "trd-late", "aapl", 1, Decimal(5), order_identifier="ord-A")
+    publish(engine, DAY2, [extract("file:///l/d2.log", [*order_day(DAY2, "C"), late_fill])])
+    publish(engine, DAY1, [extract("file:///l/d1.log", order_day(DAY1, "A"))])
+    publish(engine, DAY1, [extract("file:///l/d1.log", order_day(DAY1, "A"))])  # re-run day 1
+
+    trades = Trades.read(engine=engine)
+    late = trades[trades["trade_identifier"] == "trd-late"]
+    assert len(late) == 1
+    assert late.iloc[0]["partition_key"] == "2026-01-06|fixgw"
+    day1 = Trades.read(engine=engine, start=at(DAY1, 0), end=at(DAY2, 0))
+    assert sorted(day1["trade_identifier"]) == ["trd-A-1", "trd-A-2", "trd-late"]
+
+
+def test_a_fact_seen_by_two_partitions_is_stored_once_whatever_the_order(engine, warehouse_url):
+    # overlapping statements: day 2's file repeats day 1's order A
+    day1 = [extract("file:///l/d1.log", order_day(DAY1, "A"))]
+    day2 = [extract("file:///l/d2.log", [*order_day(DAY1, "A"), *order_day(DAY2, "B", first_record=10)])]
+
+    publish(engine, DAY2, day2)
+    publish(engine, DAY1, day1)
+    forward = fact_rows(engine)
+    trades = Trades.read(engine=engine)
+    assert len(trades) == 4 and trades["trade_identifier"].is_unique
+    # the earliest observation wins: day 1's partition owns order A's facts
+    owners = dict(zip(trades["trade_identifier"], trades["partition_key"], strict=True))
+    assert owners["trd-A-1"] == "2026-01-05|fixgw"
+    assert owners["trd-B-1"] == "2026-01-06|fixgw"
+
+    # publishing again in the other order gives the same tables
+    publish(engine, DAY1, day1)
+    publish(engine, DAY2, day2)
+    assert fact_rows(engine) == forward
+
+
+def test_the_same_file_under_two_names_is_stored_once(engine):
+    records = order_day(DAY1, "A")
+    summary = publish(engine, DAY1, [extract("file:///l/a.log", records), extract("file:///l/a-copy.log", records)])
+    assert summary.rows_stored["TradesTS"] == 2
+    assert summary.duplicates["TradesTS"] == 2
+    assert len(Trades.read(engine=engine)) == 2
+
+
+def test_rejects_are_kept_with_their_reason_and_replaced_with_the_partition(engine):
+    bad = RejectRecord(4, "tag 31 (LastPx): 'abc' is not a number", "tag 31 (LastPx)", "8=FIX.4.4|35=8|31=abc")
+    publish(engine, DAY1, [extract("file:///l/a.log", [*order_day(DAY1, "A"), bad])])
+    publish(engine, DAY1, [extract("file:///l/a.log", [*order_day(DAY1, "A"), bad])])
+    with engine.connect() as connection:
+        rejects = connection.execute(select(IngestReject)).all()
+    assert len(rejects) == 1
+    assert (rejects[0].record_number, rejects[0].field, rejects[0].raw_record, rejects[0].run_id) == (
+        4, "tag 31 (LastPx)", "8=FIX.4.4|35=8|31=abc", "run-1")
+    assert "not a number" in rejects[0].reason
+
+
+class Crash(RuntimeError):
+    pass
+
+
+def crashing(records, after: int) -> Iterator:
+    for number, record in enumerate(records):
+        if number == after:
+            raise Crash("reader died mid-file")
+        yield record
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 20_000])
+def test_a_crash_inside_the_transaction_leaves_the_previous_state(engine, monkeypatch, chunk_rows):
+    monkeypatch.setattr(bulkload, "CHUNK_ROWS", chunk_rows)  # 1: rows already written when it dies
+    publish(engine, DAY1, [extract("file:///l/a.log", order_day(DAY1, "A"))])
+    before = fact_rows(engine)
+    with engine.connect() as connection:
+        ledger_before = connection.execute(select(ExtractFile)).all()
+
+    new_version = order_day(DAY1, "A", fills=4)
+    with pytest.raises(Crash):
+        publish(engine, DAY1, [extract("file:///l/a.log", crashing(new_version, after=len(new_version) - 2))], run_id="run-2")
+
+    assert fact_rows(engine) == before
+    with engine.connect() as connection:
+        assert connection.execute(select(ExtractFile)).all() == ledger_before
+    # the next run completes the partition
+    publish(engine, DAY1, [extract("file:///l/a.log", new_version)], run_id="run-3")
+    assert len(Trades.read(engine=engine)) == 4
+
+
+@pytest.mark.parametrize(
+    ("bad_record", "message"),
+    [
+        (TradeRecord(9, dt.datetime(2026, 1, 5, 14), "t", "aapl", 1, Decimal(1)), r"TradesTS.trade_time .*no time zone"),
+        (TradeRecord(9, at(DAY1, 14), "t", "aapl", 1, 1.5), r"TradesTS.quantity expected an exact Decimal, got float"),
+        (TradeRecord(9, at(DAY1, 14), "t", "aapl", 2, Decimal(1)), r"TradesTS.trade_side 2 is not one of"),
+        (OrderEventRecord(9, at(DAY1, 14), "e", "o", "aapl", "live"), r"OrderEventsTS.event_type 'live' is not one of"),
+        (OrderRecord(9, at(DAY1, 14), "o", None, 1), r"OrdersTS.asset_identifier is required"),
+        (TradeRecord(9, at(DAY1, 14), "t", "aapl", 1, Decimal("NaN")), r"TradesTS.quantity NaN is not a finite"),
+    ],
+)
+def test_invalid_records_fail_naming_extract_record_and_field(engine, bad_record, message):
+    publish(engine, DAY1, [extract("file:///l/a.log", order_day(DAY1, "A"))])
+    before = fact_rows(engine)
+    with pytest.raises(FactValidationError, match=rf"file:///l/bad.log, record 9: {message}"):
+        publish(engine, DAY1, [extract("file:///l/bad.log", [*order_day(DAY1, "A"), bad_record])])
+    assert fact_rows(engine) == before
+
+
+def test_text_that_postgresql_cannot_hold_is_kept_visible(engine):
+    nul = RejectRecord(1, "binary junk", None, "8=FIX\x00garbage")
+    weird = TradeRecord(2, at(DAY1, 14), "t-nul", "aapl", 1, Decimal(1), venue_metadata={"raw": "a\x00b"})
+    publish(engine, DAY1, [extract("file:///l/a.log", [nul, weird])])
+    with engine.connect() as connection:
+        raw = connection.execute(text("SELECT raw_record FROM ingest_rejects")).scalar_one()
+    assert raw.startswith("8=FIX") and raw.endswith("garbage") and len(raw) > len("8=FIXgarbage")
+    assert "a" in Trades.read(engine=engine).iloc[0]["venue_metadata"]["raw"]

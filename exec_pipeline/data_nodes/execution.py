@@ -33,10 +33,11 @@ from sqlalchemy import Engine, Table, select
 from exec_pipeline.lib.bulkload import ExtractRef, LineageContext, loader_for
 from exec_pipeline.lib.warehouse import get_engine
 from exec_pipeline.models.execution import (
-    Base,
     OrderEventsTS,
     OrdersTS,
     TradesTS,
+    effective_trades_view,
+    order_status_view,
 )
 from exec_pipeline.repositories import execution as repo
 
@@ -129,14 +130,10 @@ class DataNode:
     """A time-series fact table: its storage identifier, time index, identifier and record type."""
 
     storage_identifier: str
-    model: type[Base]
-    record_type: type[tuple]
+    table: Table
+    record_type: type[tuple] | None  # None: a read-only view
     time_index: str
     identifier: str
-
-    @property
-    def table(self) -> Table:
-        return self.model.__table__  # type: ignore[return-value]
 
     def read(
         self,
@@ -165,10 +162,16 @@ class DataNode:
         return pd.DataFrame(rows, columns=[c.name for c in table.columns])
 
 
-Orders = DataNode("OrdersTS", OrdersTS, OrderRecord, "order_time", "order_identifier")
-OrderEvents = DataNode("OrderEventsTS", OrderEventsTS, OrderEventRecord, "event_time", "event_identifier")
-Trades = DataNode("TradesTS", TradesTS, TradeRecord, "trade_time", "trade_identifier")
+Orders = DataNode("OrdersTS", OrdersTS.__table__, OrderRecord, "order_time", "order_identifier")
+OrderEvents = DataNode(
+    "OrderEventsTS", OrderEventsTS.__table__, OrderEventRecord, "event_time", "event_identifier"
+)
+Trades = DataNode("TradesTS", TradesTS.__table__, TradeRecord, "trade_time", "trade_identifier")
 DATA_NODES = (Orders, OrderEvents, Trades)
+
+#: Read-only views over the facts (migration 0002): what most questions should start from.
+EffectiveTrades = DataNode("EffectiveTrades", effective_trades_view, None, "trade_time", "trade_identifier")
+OrderStatus = DataNode("OrderStatus", order_status_view, None, "order_time", "order_identifier")
 
 
 # --- publishing ------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ ORM types and the bulk loader.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import json
 import uuid
 from decimal import Decimal
@@ -127,3 +128,41 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 # JSON documents: JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+
+
+# --- exact aggregates for SQLite (registered on every warehouse connection) -----------------------
+
+_AGGREGATE_CONTEXT = decimal.Context(prec=80)  # sums of 18-decimal quantities stay exact
+
+
+class ExactSum:
+    """``exact_sum(text)``: SUM over decimal text without going through floats."""
+
+    def __init__(self) -> None:
+        self.total: Decimal | None = None
+
+    def step(self, value: str | None) -> None:
+        if value is not None:
+            self.total = _AGGREGATE_CONTEXT.add(self.total or Decimal(0), Decimal(value))
+
+    def finalize(self) -> str | None:
+        return None if self.total is None else decimal_to_text(self.total)
+
+
+class ExactVwap:
+    """``exact_vwap(quantity, price)``: sum(quantity * price) / sum(quantity) over priced rows."""
+
+    def __init__(self) -> None:
+        self.quantity = Decimal(0)
+        self.notional = Decimal(0)
+
+    def step(self, quantity: str | None, price: str | None) -> None:
+        if quantity is not None and price is not None:
+            q = Decimal(quantity)
+            self.quantity = _AGGREGATE_CONTEXT.add(self.quantity, q)
+            self.notional = _AGGREGATE_CONTEXT.add(self.notional, _AGGREGATE_CONTEXT.multiply(q, Decimal(price)))
+
+    def finalize(self) -> str | None:
+        if not self.quantity:
+            return None
+        return decimal_to_text(decimal.Context(prec=34).divide(self.notional, self.quantity))

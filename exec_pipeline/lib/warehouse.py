@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from exec_pipeline.lib import settings
-from exec_pipeline.lib.sqltypes import json_dumps
+from exec_pipeline.lib.sqltypes import ExactSum, ExactVwap, json_dumps
 
 
 class WarehouseSchemaError(RuntimeError):
@@ -57,6 +57,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=60000")
         cursor.close()
+        # exact decimal aggregates used by the order_status view (SQLite's own SUM is a float)
+        dbapi_connection.create_aggregate("exact_sum", 1, ExactSum)
+        dbapi_connection.create_aggregate("exact_vwap", 2, ExactVwap)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:

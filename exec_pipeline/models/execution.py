@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Column,
     Date,
     ForeignKey,
     Index,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     MetaData,
     SmallInteger,
     String,
+    Table,
     Text,
     UniqueConstraint,
     Uuid,
@@ -313,3 +315,46 @@ class TradesTS(FactLineage, Base):
 
 #: The fact tables by their storage identifier (the names of the Dagster assets).
 FACT_TABLES = {"OrdersTS": OrdersTS, "OrderEventsTS": OrderEventsTS, "TradesTS": TradesTS}
+
+
+# --- views (created by migration 0002; read-only) ----------------------------------------------------
+
+#: Views live in their own MetaData: they are not tables to create or to compare with migrations.
+VIEWS_METADATA = MetaData()
+
+#: Effective trades: fills not busted, each replaced by its latest correction; one row per
+#: original fill (``original_trade_identifier``).
+effective_trades_view = Table(
+    "effective_trades",
+    VIEWS_METADATA,
+    *(Column(column.name, column.type) for column in TradesTS.__table__.columns),
+    Column("original_trade_identifier", String(64)),
+)
+
+#: Each order's latest status (from its latest event), and its filled quantity and volume-weighted
+#: average price from the effective trades (exact on both backends).
+order_status_view = Table(
+    "order_status",
+    VIEWS_METADATA,
+    Column("order_identifier", String(64)),
+    Column("order_time", UTCDateTime),
+    Column("source", String(64)),
+    Column("account_identifier", String(255)),
+    Column("asset_identifier", String(255)),
+    Column("order_manager_identifier", String(255)),
+    Column("client_order_id", String(255)),
+    Column("order_remote_id", String(255)),
+    Column("order_side", SmallInteger),
+    Column("order_quantity", ExactDecimal),
+    Column("limit_price", ExactDecimal),
+    Column("order_status", String(24)),
+    Column("last_event_type", String(24)),
+    Column("last_event_time", UTCDateTime),
+    Column("reported_cum_quantity", ExactDecimal),
+    Column("reported_leaves_quantity", ExactDecimal),
+    Column("reported_avg_price", ExactDecimal),
+    Column("trade_count", Integer),
+    Column("filled_quantity", ExactDecimal),
+    Column("avg_price", ExactDecimal),
+    Column("last_trade_time", UTCDateTime),
+)

@@ -28,12 +28,7 @@ class ReaderSpec:
 def _load() -> dict[str, ReaderSpec]:
     readers: dict[str, ReaderSpec] = {}
     for module_name in _MODULES:
-        try:
-            module = importlib.import_module(f"{__name__}.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{__name__}.{module_name}":
-                continue  # format not written yet
-            raise
+        module = importlib.import_module(f"{__name__}.{module_name}")
         readers[module.NAME] = ReaderSpec(
             name=module.NAME,
             version=module.VERSION,

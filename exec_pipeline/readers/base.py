@@ -15,8 +15,10 @@ out; no I/O, no Dagster, no database.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
@@ -51,13 +53,36 @@ class RecordError(ValueError):
         self.reason = reason
 
 
+#: uuid5 variant nibble: the top two bits of hex digit 16 become 10.
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+
+
+def identifier_maker(source: str, kind: str) -> Callable[..., str]:
+    """``make_identifier(source, kind, *parts)`` as a function of the parts alone.
+
+    The readers' hot path: the constant head is hashed once and the UUID text is sliced from the
+    SHA-1 digest, several times faster than building ``uuid.UUID`` objects, same result
+    (uuid5 of the namespace and ``source, kind, parts`` joined by ``\x1f``; ``None`` counts as "").
+    """
+    head = hashlib.sha1(IDENTIFIER_NAMESPACE.bytes + f"{source}\x1f{kind}".encode())
+    variant = _VARIANT
+
+    def identifier(*parts: object) -> str:
+        state = head.copy()
+        if parts:
+            state.update(("\x1f" + "\x1f".join("" if p is None else str(p) for p in parts)).encode())
+        h = state.hexdigest()
+        return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{variant[h[16]]}{h[17:20]}-{h[20:32]}"
+
+    return identifier
+
+
 def make_identifier(source: str, kind: str, *parts: object) -> str:
     """Deterministic identifier of a fact from its source and the broker's own ids.
 
     The same (source, kind, parts) gives the same identifier in any file, on any day, anywhere.
     """
-    name = "\x1f".join((source, kind, *("" if p is None else str(p) for p in parts)))
-    return str(uuid.uuid5(IDENTIFIER_NAMESPACE, name))
+    return identifier_maker(source, kind)(*parts)
 
 
 @dataclass
@@ -76,8 +101,17 @@ class ReaderContext:
     def timezone(self) -> ZoneInfo:
         return self.config.zoneinfo
 
+    _identifier_makers: dict[str, Callable[..., str]] = field(default_factory=dict, repr=False)
+
+    def identifier_for(self, kind: str) -> Callable[..., str]:
+        """``identifier(kind, *parts)`` with ``kind`` fixed: for loops over millions of records."""
+        maker = self._identifier_makers.get(kind)
+        if maker is None:
+            maker = self._identifier_makers[kind] = identifier_maker(self.source, kind)
+        return maker
+
     def identifier(self, kind: str, *parts: object) -> str:
-        return make_identifier(self.source, kind, *parts)
+        return self.identifier_for(kind)(*parts)
 
     def account(self, broker_account: str | None) -> str | None:
         """The account identifier for a broker account (mapped, else ``<source>:<broker value>``)."""

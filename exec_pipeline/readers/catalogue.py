@@ -1,6 +1,7 @@
 """The source catalogue (SPEC §5): which sources exist, their format and their mappings.
 
 ```yaml
+start_date: 2024-01-01        # first business date of the partitions (optional)
 sources:
   fixgw:                      # [a-z0-9_]+ ; also the `source` partition key
     format: fix44             # a reader name (exec_pipeline.readers.READERS)
@@ -15,6 +16,7 @@ sources:
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from functools import cached_property
 from pathlib import Path
@@ -112,6 +114,8 @@ class Catalogue(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     sources: dict[SourceName, SourceConfig]
+    #: first business date of the Dagster partitions
+    start_date: dt.date = dt.date(2024, 1, 1)
 
     @property
     def source_names(self) -> list[str]:

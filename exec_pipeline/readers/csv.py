@@ -1,0 +1,869 @@
+"""Reader of a generic CSV of fills and order events, with a per-source column mapping.
+
+The format
+----------
+One header line, then one row per broker report: a fill, a bust or correction of an earlier
+fill, or an order event (new, canceled, ...). Columns are found by their header; the source's
+``options.columns`` in the catalogue maps each *canonical field* below to the broker's header
+(by default a field's header is its own name; headers match exactly, else ignoring case).
+Unknown columns are ignored (but kept in the raw record). Every value is stripped; ``""``,
+``N/A``, ``null``, ``-`` ... (:data:`~exec_pipeline.readers.base.MISSING`) mean "no value".
+
+========================  =======================================================================
+canonical field           meaning
+========================  =======================================================================
+``trade_time``            **required**: time of the row (fill or event time); see ``time_format``
+``symbol``                **required**: the instrument -> ``context.asset(symbol, security_id)``
+``quantity``              fill quantity (required on fill/bust/correction rows); on a row without
+                          a side its sign is the side (negative = sell, positive = buy)
+``price``                 fill price (required on fill and correction rows)
+``side``                  buy/sell word, mapped by ``side_values`` (optional: signed quantities)
+``trade_id``              the broker's id of the fill (and of a bust/correction row)
+``ref_trade_id``          on bust/correction rows: the ``trade_id`` of the fill they refer to
+``exec_type``             what the row reports (below); without this column every row is a fill
+``exec_id``               the broker's id of the report (makes the event identifier if present)
+``order_id``              the broker's order id (a row without one gives a trade only)
+``client_order_id``       -> ``client_order_id`` and ``context.manager(client_order_id)``
+``orig_client_order_id``  previous client order id of a replace
+``account``               broker account -> ``context.account(...)`` (else the default account)
+``security_id``           an alias of the instrument (ISIN, conid...) tried after ``symbol``
+``currency``              currency of the price
+``commission``            commission (positive = paid, negative = rebate)
+``commission_currency``   its currency -> ``commission_asset_identifier`` (*)
+``settlement_cost``       net cash of the fill as the broker writes it (the other readers'
+                          convention: negative when cash is paid)
+``settlement_currency``   its currency -> ``settlement_asset_identifier`` (*)
+``venue``                 execution venue (default: ``options.venue``)
+``liquidity``             maker/taker (also M/T, add/remove, passive/aggressive)
+``order_time``            the order's time (else the time of the order's first row)
+``order_quantity``        the order's quantity
+``order_type``            the order's type (LMT, MKT...), as written
+``time_in_force``         the order's time in force, as written
+``limit_price``           the order's limit price
+``stop_price``            the order's stop price
+``cum_quantity``          the order's filled quantity after the row
+``leaves_quantity``       the order's open quantity after the row
+``avg_price``             the order's average fill price after the row
+``order_status``          the order's status after the row (mapped by ``status_values``)
+``reason``                free text (reject/cancel reason)
+========================  =======================================================================
+
+(*) a currency becomes an asset identifier through the catalogue's ``assets`` when listed there,
+else stays the code itself (currency codes are global already; not counted as unmapped).
+
+The header must have ``trade_time`` and ``symbol``, and ``quantity`` and ``price`` unless it has
+an ``exec_type`` column (an events-only file); a column named in ``options.columns`` must
+exist too. Otherwise the file is unreadable (:class:`ExtractUnreadable` naming the missing columns).
+
+``exec_type`` values (ignoring case, spaces and ``_-./``, so ``PartiallyFilled`` is
+``partially_filled``; extend with ``exec_type_values``):
+fill (``fill``, ``trade``, ``execution``, ``partial_fill``, ``partially_filled``, ``filled``),
+bust (``bust``, ``break``, ``trade_cancel``, ``cancel_trade``), correction (``correction``,
+``correct``, ``trade_correct``), or an order event: ``new``, ``pending_new``, ``canceled``
+(``cancelled``), ``pending_cancel``, ``replaced`` (``amended``), ``pending_replace``,
+``rejected``, ``expired``, ``restated``, ``status``, ``done_for_day``, ``suspended``. For a
+status-only report of a filled order use ``status`` with ``order_status`` ``filled``.
+
+Options (``options:`` of the source in the catalogue, validated by :class:`Options`):
+``columns`` (above), ``delimiter`` (``","``), ``quotechar`` (``'"'``), ``encoding``
+(``utf-8``; a UTF-8 BOM is skipped), ``skip_lines`` (lines before the header, 0),
+``time_format`` (``None`` = ISO-8601; ``epoch_s`` / ``epoch_ms`` / ``epoch_us`` / ``epoch_ns``;
+or a ``strptime`` format), ``decimal_comma`` (``1234,5``), ``thousands_separator`` (removed
+from numbers), ``side_values`` / ``exec_type_values`` / ``status_values`` (broker word ->
+canonical value, added to the defaults), ``venue`` (default venue), ``ids_per_symbol`` (the
+broker numbers orders and trades per instrument: identifiers include the symbol).
+
+Times without a zone are wall-clock times in the source's ``timezone``; all times are returned
+in UTC with microseconds (finer digits are truncated).
+
+Example catalogue entry and file::
+
+    sources:
+      acme:
+        format: csv
+        timezone: Europe/Berlin
+        accounts: {U123: 00000000-0000-0000-0000-000000000001}
+        manager_pattern: '^(?P<manager>[^-]+)-'
+        options:
+          delimiter: ";"
+          decimal_comma: true
+          columns: {trade_time: Zeit, symbol: Symbol, side: B/S, quantity: Menge, price: Kurs,
+                    trade_id: ExecID, order_id: OrderID, client_order_id: ClOrdID,
+                    account: Konto, commission: Gebuehr, commission_currency: GebWaehrung}
+
+    Zeit;Konto;OrderID;ClOrdID;ExecID;Symbol;B/S;Menge;Kurs;Gebuehr;GebWaehrung
+    2026-01-05 09:30:01.250;U123;O-1;mgrA-1;E-1;SAP;B;100;182,35;1,50;EUR
+    2026-01-05 09:30:02.000;U123;O-1;mgrA-1;E-2;SAP;B;50;182,40;0,75;EUR
+
+Rows and tables
+---------------
+``record_number`` is the line number of the row's first line (the header is line
+``skip_lines + 1``; by default the first data row is line 2). Each row gives:
+
+- **TradesTS** (fill, bust, correction rows): ``trade_kind`` fill/bust/correction; busts and
+  corrections carry ``ref_trade_identifier`` (needs ``ref_trade_id``); ``quantity`` positive,
+  ``trade_side`` from ``side`` or the sign of ``quantity`` (a negative quantity with a buy side
+  is rejected). A correction row holds the corrected quantity and price; a bust row the side of
+  the fill it busts.
+- **OrderEventsTS** (rows with an ``order_id``): ``event_type`` = the exec type, except fills
+  (``filled`` when the row shows the order complete: ``order_status`` filled, ``leaves_quantity``
+  0, or ``cum_quantity`` >= ``order_quantity``; else ``partially_filled``), busts
+  (``trade_cancel``) and corrections (``trade_correct``). ``order_status`` = the mapped
+  ``order_status`` column, else what the row implies (fill: filled / partially_filled when
+  leaves or cum + order quantity tell, else None; new, pending_new, canceled, pending_cancel,
+  pending_replace, rejected, expired, done_for_day, suspended: the same status; others: None).
+  ``cum_quantity``, ``leaves_quantity``, ``avg_price``, ``reason`` from their columns.
+- **OrdersTS**: the first row of each ``order_id`` in the file that has a side (once per order
+  per file): ``order_time`` (else the row's time), ``order_quantity``, ``order_type``, prices...
+
+``venue_metadata`` / ``event_metadata`` hold the row as ``{header: raw text}``.
+
+Identifiers (``S`` = the symbol when ``ids_per_symbol``, else nothing):
+
+- order: ``("order", S, order_id)``;
+- trade: ``("trade", S, trade_id)``; a bust/correction refers to ``("trade", S, ref_trade_id)``;
+  a bust/correction without its own id: ``("trade", S, kind, ref_trade_id, quantity, price)``;
+  a fill without ``trade_id``: ``("trade", S, "row", account, symbol, order_id, time, side,
+  quantity, price, n)`` where ``n`` counts identical fills before it in the file (so a re-sent
+  file gives the same ids; counted in ``stats["derived_trade_id"]``);
+- event: ``("event", S, exec_id)`` when given; else for trade rows ``("event", trade
+  identifier)``; else ``("event", order identifier, event_type, order_status, cum, leaves,
+  time)``. Numbers are written canonically and times in UTC, so the same row in another file
+  (or in another number or time notation) gives the same identifiers.
+
+Bad input: undecodable bytes (wrong ``encoding``), no header, or missing required columns ->
+:class:`ExtractUnreadable`. A row with a bad or missing value -> a reject naming the column
+(its header) with the row's text; a row with more or fewer fields than the header -> a reject.
+Blank lines are skipped.
+
+``context.stats`` keys: ``rows``, ``blank_lines``, ``derived_trade_id``, ``order_without_side``
+(an order's row had no side, so its OrdersTS row waits for a row with one),
+``unknown_liquidity``, ``rejects`` (by the context).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv as _csv  # the standard library's csv (absolute import; this module is readers.csv)
+import datetime as dt
+import io
+import itertools
+from collections import Counter
+from collections.abc import Callable, Iterator
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from exec_pipeline.data_nodes.execution import (
+    OrderEventRecord,
+    OrderRecord,
+    RejectRecord,
+    TradeRecord,
+)
+from exec_pipeline.models.execution import EVENT_TYPES, ORDER_STATUSES
+from exec_pipeline.readers.base import (
+    MISSING,
+    UTC,
+    ExtractUnreadable,
+    ReaderContext,
+    RecordError,
+)
+
+NAME = "csv"
+VERSION = "1.0.0"
+
+Record = OrderRecord | OrderEventRecord | TradeRecord | RejectRecord
+
+#: The canonical fields a CSV column can be mapped to.
+CANONICAL_FIELDS = (
+    "trade_time",
+    "symbol",
+    "quantity",
+    "price",
+    "side",
+    "trade_id",
+    "ref_trade_id",
+    "exec_type",
+    "exec_id",
+    "order_id",
+    "client_order_id",
+    "orig_client_order_id",
+    "account",
+    "security_id",
+    "currency",
+    "commission",
+    "commission_currency",
+    "settlement_cost",
+    "settlement_currency",
+    "venue",
+    "liquidity",
+    "order_time",
+    "order_quantity",
+    "order_type",
+    "time_in_force",
+    "limit_price",
+    "stop_price",
+    "cum_quantity",
+    "leaves_quantity",
+    "avg_price",
+    "order_status",
+    "reason",
+)
+
+DEFAULT_SIDE_VALUES: dict[str, int] = {
+    **dict.fromkeys(("B", "BUY", "BOT", "BOUGHT", "BUY TO COVER", "BUY_TO_COVER"), 1),
+    **dict.fromkeys(("S", "SELL", "SLD", "SOLD", "SS", "SHORT", "SELL SHORT", "SELL_SHORT"), -1),
+}
+
+_TRADE_KINDS = ("fill", "bust", "correction")
+DEFAULT_EXEC_TYPE_VALUES: dict[str, str] = {
+    **{name: name for name in EVENT_TYPES},
+    **dict.fromkeys(("fill", "filled", "partial_fill", "partially_filled", "partial", "trade", "execution"), "fill"),
+    **dict.fromkeys(("bust", "busted", "break", "trade_break", "trade_cancel", "cancel_trade"), "bust"),
+    **dict.fromkeys(("correction", "correct", "corrected", "trade_correct", "trade_correction"), "correction"),
+    "cancelled": "canceled",
+    "cancel": "canceled",
+    "replace": "replaced",
+    "amended": "replaced",
+    "amend": "replaced",
+    "reject": "rejected",
+    "expire": "expired",
+    "order_status": "status",
+}
+
+DEFAULT_STATUS_VALUES: dict[str, str] = {
+    **{name: name for name in ORDER_STATUSES},
+    **dict.fromkeys(("partial", "part_filled", "partially_executed"), "partially_filled"),
+    **dict.fromkeys(("cancelled", "cancel"), "canceled"),
+    **dict.fromkeys(("open", "working", "live", "active", "accepted"), "new"),
+    "pending": "pending_new",
+    "executed": "filled",
+    "done": "done_for_day",
+    "reject": "rejected",
+    "expire": "expired",
+}
+
+# What an order event implies about the order's status when the row has no order_status.
+_IMPLIED_STATUS = {
+    name: name
+    for name in ("new", "pending_new", "canceled", "pending_cancel", "pending_replace", "rejected", "expired",
+                 "done_for_day", "suspended")
+}
+
+_LIQUIDITY: dict[str, str] = {
+    **dict.fromkeys(("M", "MAKER", "ADD", "ADDED", "ADDING", "PASSIVE"), "maker"),
+    **dict.fromkeys(("T", "TAKER", "REMOVE", "REMOVED", "REMOVING", "AGGRESSIVE"), "taker"),
+}
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+#: epoch time formats -> (multiplier, divisor) to microseconds
+_EPOCH_UNITS = {"epoch_s": (1_000_000, 1), "epoch_ms": (1_000, 1), "epoch_us": (1, 1), "epoch_ns": (1, 1_000)}
+# Warehouse column widths (PostgreSQL enforces them): longer values are rejected here.
+_MAX_ID = 255
+_MAX_TYPE = 32
+_MAX_CURRENCY = 16
+_MAX_VENUE = 64
+# Quantities and prices beyond 1e±60 are junk and would not fit the warehouse's numerics.
+_MAX_EXPONENT = 60
+
+
+_WORD_PUNCTUATION = str.maketrans("", "", " _-./")
+
+
+def _word(value: str) -> str:
+    """How exec types and statuses are compared: case, spaces and ``_-./`` ignored
+    (``PartiallyFilled``, ``partially_filled`` and ``Partially-Filled`` are one word)."""
+    return value.lower().translate(_WORD_PUNCTUATION)
+
+
+class Options(BaseModel):
+    """The ``options`` of a ``csv`` source in the catalogue (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    columns: dict[str, str] = Field(default_factory=dict)
+    delimiter: str = ","
+    quotechar: str = '"'
+    encoding: str = "utf-8"
+    skip_lines: int = Field(default=0, ge=0)
+    time_format: str | None = None
+    decimal_comma: bool = False
+    thousands_separator: str | None = None
+    side_values: dict[str, int] = Field(default_factory=dict)
+    exec_type_values: dict[str, str] = Field(default_factory=dict)
+    status_values: dict[str, str] = Field(default_factory=dict)
+    venue: str | None = Field(default=None, max_length=_MAX_VENUE)
+    ids_per_symbol: bool = False
+
+    @field_validator("columns")
+    @classmethod
+    def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(CANONICAL_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown canonical field(s) {unknown}; known: {', '.join(CANONICAL_FIELDS)}")
+        empty = sorted(name for name, header in value.items() if not header.strip())
+        if empty:
+            raise ValueError(f"empty header for {empty}")
+        return {name: header.strip() for name, header in value.items()}
+
+    @field_validator("delimiter", "quotechar")
+    @classmethod
+    def _one_character(cls, value: str) -> str:
+        if len(value) != 1 or value in "\r\n":
+            raise ValueError(f"{value!r} must be one character, not a line break")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r}") from None
+        return value
+
+    @field_validator("time_format")
+    @classmethod
+    def _valid_time_format(cls, value: str | None) -> str | None:
+        if value is None or value == "iso" or value in _EPOCH_UNITS:
+            return None if value == "iso" else value
+        if "%" not in value:
+            raise ValueError(
+                f"time_format {value!r} is not iso, {', '.join(_EPOCH_UNITS)} nor a strptime format (with %)"
+            )
+        return value
+
+    @field_validator("side_values", mode="before")
+    @classmethod
+    def _sides(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        words = {"buy": 1, "b": 1, "+1": 1, "1": 1, "sell": -1, "s": -1, "-1": -1}
+        out: dict[str, int] = {}
+        for word, side in value.items():
+            mapped = words.get(str(side).strip().lower())
+            if mapped is None:
+                raise ValueError(f"side_values[{word!r}] = {side!r}: expected buy or sell")
+            out[str(word).strip().upper()] = mapped
+        return out
+
+    @field_validator("exec_type_values")
+    @classmethod
+    def _exec_types(cls, value: dict[str, str]) -> dict[str, str]:
+        allowed = set(_TRADE_KINDS) | set(EVENT_TYPES)
+        bad = {word: kind for word, kind in value.items() if kind not in allowed}
+        if bad:
+            raise ValueError(f"exec_type_values {bad}: values must be one of {', '.join(sorted(allowed))}")
+        return {_word(word): kind for word, kind in value.items()}
+
+    @field_validator("status_values")
+    @classmethod
+    def _statuses(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = {word: status for word, status in value.items() if status not in ORDER_STATUSES}
+        if bad:
+            raise ValueError(f"status_values {bad}: values must be one of {', '.join(ORDER_STATUSES)}")
+        return {_word(word): status for word, status in value.items()}
+
+    @model_validator(mode="after")
+    def _separators(self) -> Options:
+        if self.thousands_separator is not None:
+            if len(self.thousands_separator) != 1:
+                raise ValueError("thousands_separator must be one character")
+            decimal_mark = "," if self.decimal_comma else "."
+            if self.thousands_separator == decimal_mark:
+                raise ValueError(f"thousands_separator {self.thousands_separator!r} is the decimal mark")
+        return self
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def read(data: bytes, context: ReaderContext) -> Iterator[Record]:
+    """Records of a CSV extract (see the module docstring)."""
+    try:
+        options = Options.model_validate(context.config.options)
+    except ValueError as exc:
+        raise ExtractUnreadable(context.uri, f"invalid csv options: {exc}") from None
+    try:
+        text = data.decode(options.encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise ExtractUnreadable(context.uri, f"not {options.encoding} text: {exc}") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    # our own line list (\n, \r\n, \r, as the csv module splits) so a reject can quote its row
+    lines = list(io.StringIO(text, newline=""))
+    del text
+    yield from _Reader(options, context, lines).rows()
+
+
+class _Columns:
+    """Index of every canonical field in the row (-1: no such column) and its header."""
+
+    def __init__(self, header: list[str], options: Options, uri: str, first_line: int) -> None:
+        exact: dict[str, int] = {}
+        folded: dict[str, int] = {}
+        for position, name in enumerate(header):
+            name = name.strip()
+            exact.setdefault(name, position)
+            folded.setdefault(name.casefold(), position)
+        self.index: dict[str, int] = {}
+        self.header: dict[str, str] = {}
+        missing: list[str] = []
+        for field in CANONICAL_FIELDS:
+            name = options.columns.get(field, field)
+            position = exact.get(name, folded.get(name.casefold(), -1))
+            self.index[field] = position
+            self.header[field] = name
+            if position < 0 and field in options.columns:
+                missing.append(f"{name!r} ({field})")
+        required = ["trade_time", "symbol"]
+        if self.index["exec_type"] < 0:
+            required += ["quantity", "price"]
+        missing = [
+            f"{self.header[f]!r} ({f})" for f in required if self.index[f] < 0 and f not in options.columns
+        ] + missing
+        if missing:
+            raise ExtractUnreadable(
+                uri,
+                f"the header (line {first_line}) lacks the column(s) {', '.join(missing)}; "
+                f"it has: {', '.join(repr(h.strip()) for h in header)}",
+            )
+
+
+class _Reader:
+    """One read of one file: the parsed options, the column plan and what was already emitted."""
+
+    def __init__(self, options: Options, context: ReaderContext, lines: list[str]) -> None:
+        self.options = options
+        self.context = context
+        self.lines = lines
+        self.sides = {**DEFAULT_SIDE_VALUES, **options.side_values}
+        self.exec_types = {**{_word(k): v for k, v in DEFAULT_EXEC_TYPE_VALUES.items()}, **options.exec_type_values}
+        self.statuses = {**{_word(k): v for k, v in DEFAULT_STATUS_VALUES.items()}, **options.status_values}
+        self.parse_time = _time_parser(options.time_format, context)
+        self.identifier = context.identifier
+        self.order_identifiers: dict[str, str] = {}  # order_id -> identifier (orders repeat over rows)
+        self.seen_orders: set[str] = set()
+        self.derived: Counter[tuple[Any, ...]] = Counter()
+        self.header_of: dict[str, str] = {}
+        self.number = self._number_parser()
+        # raw broker word -> mapped value: the few distinct words of a file are normalised once
+        self.exec_type_cache: dict[str, Any] = {}
+        self.status_cache: dict[str, Any] = {}
+        self.side_cache: dict[str, Any] = {}
+        self.slots: tuple[int, ...] = ()
+        self.header: list[str] = []
+
+    def _number_parser(self) -> Callable[[str, str], Decimal | None]:
+        """A function (stripped cell, field) -> exact decimal or ``None`` for missing values."""
+        thousands = self.options.thousands_separator
+        decimal_comma = self.options.decimal_comma
+        plain = thousands is None and not decimal_comma
+
+        def number(text: str, field: str) -> Decimal | None:
+            if text in MISSING:
+                return None
+            if not plain:
+                if thousands is not None:
+                    text = text.replace(thousands, "")
+                if decimal_comma:
+                    text = text.replace(",", ".")
+            try:
+                value = Decimal(text)
+            except InvalidOperation:
+                raise RecordError(self.header_of[field], f"{text!r} is not a number ({field})") from None
+            if not value.is_finite() or (value and not -_MAX_EXPONENT <= value.adjusted() <= _MAX_EXPONENT):
+                raise RecordError(self.header_of[field], f"{text!r} is not a finite number in range ({field})")
+            return value
+
+        return number
+
+    @staticmethod
+    def word(table: dict[str, Any], cache: dict[str, Any], text: str, normalise: Callable[[str], str]) -> Any:
+        """``table[normalise(text)]`` (``None`` if absent), remembering the raw texts already seen."""
+        try:
+            return cache[text]
+        except KeyError:
+            value = cache[text] = table.get(normalise(text))
+            return value
+
+    def text(self, value: str, field: str, max_length: int) -> str | None:
+        """A stripped cell as text; ``None`` for missing values; too long for the warehouse: an error."""
+        if value in MISSING:
+            return None
+        if len(value) > max_length:
+            raise RecordError(
+                self.header_of[field], f"is {len(value)} characters long, more than {max_length} ({field})"
+            )
+        return value
+
+    def order_identifier(self, scope: tuple[str, ...], order_id: str) -> str:
+        key = order_id if not scope else f"{scope[0]}\x1f{order_id}"
+        found = self.order_identifiers.get(key)
+        if found is None:
+            found = self.order_identifiers[key] = self.identifier("order", *scope, order_id)
+        return found
+
+    def rows(self) -> Iterator[Record]:
+        context = self.context
+        options = self.options
+        lines = self.lines
+        skip = options.skip_lines
+        reader = _csv.reader(
+            itertools.islice(lines, skip, None), delimiter=options.delimiter, quotechar=options.quotechar, strict=False
+        )
+        line_base = skip  # reader.line_num counts from the first line it is given
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise ExtractUnreadable(context.uri, f"no header line (the file has {len(lines)} line(s))") from None
+        except _csv.Error as exc:
+            raise ExtractUnreadable(context.uri, f"the header line cannot be parsed: {exc}") from None
+        header = [name.strip() for name in header]
+        columns = _Columns(header, options, context.uri, line_base + 1)
+        self.header = header
+        self.header_of = columns.header
+        # an absent column reads index -1: the "" appended to every row
+        self.slots = tuple(columns.index[field] for field in CANONICAL_FIELDS)
+        width = len(header)
+        stats = context.stats
+        previous = reader.line_num
+        process = self.process
+        while True:
+            start = line_base + previous + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except _csv.Error as exc:
+                end = reader.line_num
+                raw = "".join(lines[start - 1 : line_base + end]).rstrip("\r\n")
+                previous = end
+                yield context.reject(start, f"the row cannot be parsed as CSV: {exc}", None, raw)
+                continue
+            end = reader.line_num
+            previous = end
+            if len(row) != width:
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    stats["blank_lines"] += 1
+                    continue
+                if len(row) < width or any(cell.strip() for cell in row[width:]):
+                    raw = "".join(lines[start - 1 : line_base + end]).rstrip("\r\n")
+                    yield context.reject(start, f"the row has {len(row)} fields, the header has {width}", None, raw)
+                    continue
+            stats["rows"] += 1
+            try:
+                records = process(start, row)
+            except RecordError as error:
+                raw = "".join(lines[start - 1 : line_base + end]).rstrip("\r\n")
+                # str(error) is "column: reason": the reason names the column on its own too
+                yield context.reject(start, str(error), error.field, raw)
+                continue
+            yield from records
+
+    def process(self, number: int, row: list[str]) -> list[Record]:
+        """The records of one row (a list, so a bad value rejects the whole row)."""
+        context = self.context
+        header_of = self.header_of
+        number_of = self.number
+        text_of = self.text
+        identifier = self.identifier
+        metadata = dict(zip(self.header, row))
+        row.append("")  # what absent columns (index -1) read
+        (
+            i_time, i_symbol, i_quantity, i_price, i_side, i_trade_id, i_ref_trade_id, i_exec_type, i_exec_id,
+            i_order_id, i_client_order_id, i_orig_client_order_id, i_account, i_security_id, i_currency,
+            i_commission, i_commission_currency, i_settlement_cost, i_settlement_currency, i_venue, i_liquidity,
+            i_order_time, i_order_quantity, i_order_type, i_time_in_force, i_limit_price, i_stop_price,
+            i_cum_quantity, i_leaves_quantity, i_avg_price, i_order_status, i_reason,
+        ) = self.slots
+
+        # --- what the row is
+        when_text = row[i_time].strip()
+        if when_text in MISSING:
+            raise RecordError(header_of["trade_time"], "is required but missing (trade_time)")
+        when = self.parse_time(when_text, header_of["trade_time"])
+        symbol = text_of(row[i_symbol].strip(), "symbol", _MAX_ID)
+        if symbol is None:
+            raise RecordError(header_of["symbol"], "is required but missing (symbol)")
+        kind = "fill"
+        exec_text = row[i_exec_type].strip()
+        if exec_text not in MISSING:
+            kind = self.word(self.exec_types, self.exec_type_cache, exec_text, _word)
+            if kind is None:
+                raise RecordError(header_of["exec_type"], f"{exec_text!r} is not a known exec type (exec_type)")
+        status: str | None = None
+        status_text = row[i_order_status].strip()
+        if status_text not in MISSING:
+            status = self.word(self.statuses, self.status_cache, status_text, _word)
+            if status is None:
+                raise RecordError(
+                    header_of["order_status"], f"{status_text!r} is not a known order status (order_status)"
+                )
+        side: int | None = None
+        side_text = row[i_side].strip()
+        if side_text not in MISSING:
+            side = self.word(self.sides, self.side_cache, side_text, str.upper)
+            if side is None:
+                raise RecordError(header_of["side"], f"{side_text!r} is not a known side (side)")
+        quantity = number_of(row[i_quantity].strip(), "quantity")
+        if quantity is not None:
+            if quantity < 0:
+                if side == 1:
+                    raise RecordError(header_of["quantity"], f"negative quantity {quantity} with a buy side (quantity)")
+                side = -1
+                quantity = -quantity
+            elif side is None:
+                side = 1  # signed quantities: positive is a buy
+
+        scope: tuple[str, ...] = (symbol,) if self.options.ids_per_symbol else ()
+        account_text = text_of(row[i_account].strip(), "account", _MAX_ID)
+        account = context.account(account_text)
+        asset = context.asset(symbol, text_of(row[i_security_id].strip(), "security_id", _MAX_ID))
+        if len(asset) > _MAX_ID:
+            raise RecordError(header_of["symbol"], f"makes an asset identifier longer than {_MAX_ID} characters")
+        order_id = text_of(row[i_order_id].strip(), "order_id", _MAX_ID)
+        currency = text_of(row[i_currency].strip(), "currency", _MAX_CURRENCY)
+
+        # --- the trade
+        trade: TradeRecord | None = None
+        trade_identifier: str | None = None
+        if kind in _TRADE_KINDS:
+            if quantity is None:
+                raise RecordError(header_of["quantity"], f"is required on a {kind} row (quantity)")
+            if not quantity:
+                raise RecordError(header_of["quantity"], f"is zero on a {kind} row (quantity)")
+            if side is None:
+                raise RecordError(header_of["side"], f"is required on a {kind} row, or a signed quantity (side)")
+            price = number_of(row[i_price].strip(), "price")
+            if price is None and kind != "bust":
+                raise RecordError(header_of["price"], f"is required on a {kind} row (price)")
+            trade_id = text_of(row[i_trade_id].strip(), "trade_id", _MAX_ID)
+            ref_trade_identifier: str | None = None
+            if kind != "fill":
+                ref = text_of(row[i_ref_trade_id].strip(), "ref_trade_id", _MAX_ID)
+                if ref is None:
+                    raise RecordError(header_of["ref_trade_id"], f"is required on a {kind} row (ref_trade_id)")
+                ref_trade_identifier = identifier("trade", *scope, ref)
+                if trade_id is None:
+                    trade_identifier = identifier("trade", *scope, kind, ref, _canonical(quantity), _canonical(price))
+            if trade_id is not None:
+                trade_identifier = identifier("trade", *scope, trade_id)
+            elif trade_identifier is None:
+                # no broker id: the fill's own content, and how many identical fills came before it
+                parts = (
+                    account_text, symbol, order_id, when.isoformat(), side, _canonical(quantity), _canonical(price)
+                )
+                occurrence = self.derived[parts]
+                self.derived[parts] = occurrence + 1
+                context.stats["derived_trade_id"] += 1
+                trade_identifier = identifier("trade", *scope, "row", *parts, occurrence)
+            commission_currency = text_of(row[i_commission_currency].strip(), "commission_currency", _MAX_ID)
+            settlement_currency = text_of(row[i_settlement_currency].strip(), "settlement_currency", _MAX_ID)
+            liquidity_text = row[i_liquidity].strip()
+            liquidity = None
+            if liquidity_text not in MISSING:
+                liquidity = _LIQUIDITY.get(liquidity_text.upper())
+                if liquidity is None:
+                    context.stats["unknown_liquidity"] += 1
+            trade = TradeRecord(
+                number,
+                when,
+                trade_identifier,
+                asset,
+                side,
+                quantity,
+                None if order_id is None else self.order_identifier(scope, order_id),
+                account,
+                trade_id,
+                price,
+                currency,
+                number_of(row[i_commission].strip(), "commission"),
+                None
+                if commission_currency is None
+                else _asset_id(context, commission_currency, header_of["commission_currency"]),
+                number_of(row[i_settlement_cost].strip(), "settlement_cost"),
+                None
+                if settlement_currency is None
+                else _asset_id(context, settlement_currency, header_of["settlement_currency"]),
+                liquidity,
+                text_of(row[i_venue].strip(), "venue", _MAX_VENUE) or self.options.venue,
+                kind,
+                ref_trade_identifier,
+                metadata,
+            )
+
+        # --- the order and its event
+        if order_id is None:
+            if trade is None:
+                raise RecordError(header_of["order_id"], f"is required on a {kind} row (order_id)")
+            return [trade]
+        out: list[Record] = []  # order, event, trade: the order in which they happened
+        order_identifier = self.order_identifier(scope, order_id)
+        order_quantity = number_of(row[i_order_quantity].strip(), "order_quantity")
+        if order_identifier not in self.seen_orders:
+            if side is None:
+                context.stats["order_without_side"] += 1
+            else:
+                self.seen_orders.add(order_identifier)
+                order_time_text = row[i_order_time].strip()
+                client_order_id = text_of(row[i_client_order_id].strip(), "client_order_id", _MAX_ID)
+                out.append(
+                    OrderRecord(
+                        number,
+                        when
+                        if order_time_text in MISSING
+                        else self.parse_time(order_time_text, header_of["order_time"]),
+                        order_identifier,
+                        asset,
+                        side,
+                        account,
+                        context.manager(client_order_id),
+                        order_id,
+                        client_order_id,
+                        text_of(row[i_orig_client_order_id].strip(), "orig_client_order_id", _MAX_ID),
+                        text_of(row[i_order_type].strip(), "order_type", _MAX_TYPE),
+                        text_of(row[i_time_in_force].strip(), "time_in_force", _MAX_TYPE),
+                        order_quantity,
+                        number_of(row[i_limit_price].strip(), "limit_price"),
+                        number_of(row[i_stop_price].strip(), "stop_price"),
+                        currency,
+                        None,
+                        metadata,
+                    )
+                )
+        cum = number_of(row[i_cum_quantity].strip(), "cum_quantity")
+        leaves = number_of(row[i_leaves_quantity].strip(), "leaves_quantity")
+        if kind == "fill":
+            complete = (
+                status == "filled"
+                or (leaves is not None and not leaves)
+                or (cum is not None and order_quantity is not None and cum >= order_quantity)
+            )
+            event_type = "filled" if complete else "partially_filled"
+            if status is None and (complete or leaves is not None or (cum is not None and order_quantity is not None)):
+                status = event_type
+        elif kind == "bust":
+            event_type = "trade_cancel"
+        elif kind == "correction":
+            event_type = "trade_correct"
+        else:
+            event_type = kind
+            if status is None:
+                status = _IMPLIED_STATUS.get(kind)
+        exec_id = text_of(row[i_exec_id].strip(), "exec_id", _MAX_ID)
+        if exec_id is not None:
+            event_identifier = identifier("event", *scope, exec_id)
+        elif trade_identifier is not None:
+            event_identifier = identifier("event", trade_identifier)
+        else:
+            event_identifier = identifier(
+                "event",
+                order_identifier,
+                event_type,
+                status,
+                _canonical(cum),
+                _canonical(leaves),
+                when.isoformat(),
+            )
+        reason = row[i_reason].strip()
+        out.append(
+            OrderEventRecord(
+                number,
+                when,
+                event_identifier,
+                order_identifier,
+                asset,
+                event_type,
+                account,
+                status,
+                cum,
+                leaves,
+                number_of(row[i_avg_price].strip(), "avg_price"),
+                None if reason in MISSING else reason,
+                metadata,
+            )
+        )
+        if trade is not None:
+            out.append(trade)
+        return out
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _asset_id(context: ReaderContext, code: str, header: str) -> str:
+    """A currency's asset identifier: the catalogue's ``assets`` entry when it lists the code, else
+    the code itself (currency codes are global already; not counted as unmapped)."""
+    asset = context.config.assets.get(code, code)
+    if len(asset) > _MAX_ID:
+        raise RecordError(header, f"makes an asset identifier longer than {_MAX_ID} characters")
+    return asset
+
+
+def _canonical(number: Decimal | None) -> str | None:
+    """Text of a number that does not depend on how it was written (``4``, ``4.0``, ``4,00``)."""
+    if number is None:
+        return None
+    text = format(number, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _time_parser(time_format: str | None, context: ReaderContext) -> Callable[[str, str], dt.datetime]:
+    """A function (stripped text, header) -> UTC datetime for the source's time format."""
+    zone = context.timezone
+    zone_is_utc = zone.key == "UTC"
+
+    def localise(moment: dt.datetime, header: str, value: str) -> dt.datetime:
+        try:
+            if moment.tzinfo is None:
+                if zone_is_utc:
+                    return moment.replace(tzinfo=UTC)
+                return moment.replace(tzinfo=zone).astimezone(UTC)
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise RecordError(header, f"{value!r} is out of range") from None
+
+    if time_format is None:
+        fromisoformat = dt.datetime.fromisoformat
+
+        def iso(value: str, header: str) -> dt.datetime:
+            try:
+                moment = fromisoformat(value)
+            except ValueError:
+                raise RecordError(header, f"{value!r} is not an ISO-8601 time") from None
+            return localise(moment, header, value)
+
+        return iso
+
+    if time_format in _EPOCH_UNITS:
+        multiplier, divisor = _EPOCH_UNITS[time_format]
+
+        def epoch(value: str, header: str) -> dt.datetime:
+            try:
+                if value.isdigit():
+                    micros = int(value) * multiplier // divisor
+                else:  # a sign or a fraction: exact decimal arithmetic, truncated to microseconds
+                    exact = Decimal(value)
+                    if not exact.is_finite() or (exact and not -30 <= exact.adjusted() <= 30):
+                        raise InvalidOperation
+                    micros = int(exact * multiplier / divisor)
+                return _EPOCH + dt.timedelta(microseconds=micros)
+            except (InvalidOperation, ValueError, OverflowError):
+                raise RecordError(header, f"{value!r} is not an epoch time ({time_format})") from None
+
+        return epoch
+
+    strptime = dt.datetime.strptime
+
+    def formatted(value: str, header: str) -> dt.datetime:
+        try:
+            moment = strptime(value, time_format)
+        except ValueError:
+            raise RecordError(header, f"{value!r} does not match the time format {time_format!r}") from None
+        return localise(moment, header, value)
+
+    return formatted

@@ -1,0 +1,1057 @@
+"""FIX 4.4 ExecutionReport (35=8) logs: one message per line -> orders, order events, trades.
+
+The format
+----------
+A FIX engine's message log: one message per line, fields ``tag=value`` separated by SOH (``\\x01``)
+or ``|``, with or without a log prefix before ``8=FIX`` (``2026-01-05 14:30:01.123 INFO ...
+8=FIX.4.4|9=...``; kept in the raw record as ``log_prefix``). Only ExecutionReports (35=8) carry
+facts; every other message (heartbeats, logons, 35=D orders, 35=9 cancel rejects...) is skipped and
+counted, blank lines are skipped. The 4.4 dialect (ExecType 150=F/G/H/I...) and the older 4.2 one
+(150=1/2 partial fill / fill; ExecTransType 20: 0 new, 1 cancel = bust, 2 correct, 3 status;
+OrdStatus 39=5 replaced) are both read. FIX times are UTC (``YYYYMMDD-HH:MM:SS[.sss[sss]]``;
+finer fractions are truncated to microseconds, a leap second :60 rolls over), so the source's
+``timezone`` is not used. Times are parsed by slicing, whole seconds cached.
+
+Which order a report is about
+-----------------------------
+An order is (OrderID 37, client order id). The client order id is ClOrdID 11, except on Canceled,
+PendingCancel and PendingReplace reports (150=4/6/E) carrying an OrigClOrdID 41 different from 11:
+there 11 is the id of the cancel or replace *request* and the order is the one 41 names. A Replaced
+report (150=5) with 41 != 11 is about two orders: the replaced one (41) gets an event ``replaced``
+with status ``replaced``, and the replacement (11) its own order row, linked through
+``orig_client_order_id`` = 41, and an event ``replaced`` with its own status (39; ``new`` or
+``partially_filled`` when 39 is absent or 4.2's 5). The replacement's later reports (new 11, 41 =
+previous) belong to order 11. A 150=5 without a different 41 amends the order in place. The rule
+reads only the message, so a report maps to the same order in every file. ``37=NONE`` (FIX's
+placeholder on rejected orders) stays part of the key but is not stored as ``order_remote_id``.
+
+Rows
+----
+- OrdersTS: one row per order, from its first report in the file: 37 order_remote_id, 11
+  client_order_id, 41 orig_client_order_id, 40 order_type (1 market, 2 limit, 3 stop, 4
+  stop_limit, ... ``_ORD_TYPE``; unknown codes kept as sent), 59 time_in_force (0 day, 1 gtc, 2
+  opg, 3 ioc, 4 fok, 5 gtx, 6 gtd, 7 at_the_close), 54 side (1/3/D buy, 2/4/5/6/E sell; others are
+  rejected), 38 quantity, 44 limit_price, 99 stop_price, 15 currency, 126 ExpireTime, 1 account
+  (``context.account``), instrument (``context.asset(55, 48)``; 48 alone when there is no 55; for
+  derivatives ``"<55> <200> <C|P> <202>"``), order_time = the report's time,
+  ``order_manager_identifier`` = ``context.manager(client order id)``. A replaced order first seen
+  through its replacement's 150=5 gets a row without quantity and prices (they are the
+  replacement's); a fuller row from an earlier file wins in the warehouse (earliest time).
+- OrderEventsTS: one row per report (two for a Replaced report). event_time = TransactTime 60,
+  else SendingTime 52. event_type from ExecType (``_EXEC_EVENT``: 0 new, 3 done_for_day, 4
+  canceled, 5 replaced, 6 pending_cancel, 8 rejected, 9 suspended, A pending_new, C expired, D
+  restated, E pending_replace, G trade_correct, H trade_cancel, I status; 7 Stopped and B Calculated
+  are ``status`` events whose status says stopped / calculated); a fill is ``filled`` when the
+  order is done (39=2, 4.2's 150=2, or LeavesQty 151 = 0) else ``partially_filled``. order_status
+  from OrdStatus 39, except on fills whose 39 still says 0/1/A: the last fill's 39 often lags (the
+  final 39=2 comes on a later 150=I), so the status follows the fill progress (counted in
+  ``stale_fill_status``). cum_quantity 14, leaves_quantity 151, avg_price 6, reason = OrdRejReason
+  103 and ExecRestatementReason 378 spelled out, then Text 58.
+- TradesTS: one row per fill (150=F, or 150=1/2 with 20=0 or no 20): quantity = LastQty 32 (when
+  it is missing or 0, the CumQty 14 progress since the order's previous report in the file), price
+  = LastPx 31, trade_time = the report's time, trade_remote_id = ExecID 17, currency 15, venue =
+  LastMkt 30, liquidity from LastLiquidityInd 851 (1 added -> maker, 2 removed -> taker, else NULL).
+  Commission 12 is stored as an amount: CommType 13 = 3 (absolute) or absent as sent, 1 (per unit)
+  x LastQty, 2 (percent, 5% written .05) x LastQty x LastPx; other CommTypes leave it NULL
+  (``commission_not_absolute``; the raw fields stay in venue_metadata). commission_asset_identifier
+  = CommCurrency 479 (else Currency 15) mapped through the catalogue's ``assets`` when listed there,
+  else the currency code itself (ISO 4217 codes are already global, so not counted as unmapped).
+  Busts (150=H, 4.2 20=1) are ``trade_kind="bust"``, corrections (150=G, 4.2 20=2) ``"correction"``
+  with LastQty / LastPx = the corrected values; both carry ``ref_trade_identifier`` from ExecRefID
+  19. A bust without LastQty (or LastPx) takes the busted fill's, when that fill is in the file.
+- Everything a line yields shares one raw record (``venue_metadata`` / ``event_metadata``): the
+  message's fields by tag (``{"35": "8", "37": ...}``; repeated tags, i.e. repeating groups, as lists
+  of values) plus ``log_prefix``.
+
+Identifiers (``context.identifier``; parts are the broker's text as sent, "" when absent)
+------------------------------------------------------------------------------------------
+- order: ("order", OrderID 37, client order id as above).
+- event: ("event", 37, client order id, ExecID 17, ExecType 150, ExecTransType 20, OrdStatus 39,
+  CumQty 14). ExecID alone is not enough: sloppy simulators reuse one ExecID for every report of an
+  order, and the report's type, status and progress tell those apart while staying a function of
+  the message only; a resend (same ExecID, same content) gets the same identifier.
+- trade: ("trade", 37, ExecID 17) for fills, busts and corrections alike, so a bust's
+  ``ref_trade_identifier`` = ("trade", 37, ExecRefID 19) is the busted fill's identifier without
+  seeing that fill. When a simulator reuses an ExecID for several trades of one order, the first
+  in the file keeps ("trade", 37, 17) and later ones are keyed on their CumQty progress: ("trade",
+  37, 17, 150, 20, 14, 32) (counted in ``reused_exec_id``); a bust naming such an ExecID refers to
+  its first fill. (With reused ExecIDs, "the first in the file" means the same fill only when the
+  file holds the order's whole day, as a daily drop copy does.)
+
+Duplicates and integrity
+------------------------
+Resends (PossDupFlag 43=Y / PossResend 97=Y) and repeated lines are stored once: a report is
+dropped when the same session (SenderCompID 49, TargetCompID 56) already delivered a report with
+the same event identifier (same ExecID and content) in this file; MsgSeqNum 34 is ignored (a resend
+has a new one). Counted in ``duplicate_resend`` (flagged) or ``duplicate_report`` (not flagged). A
+flagged report whose original is not in the file is kept (``possdup_unmatched``): it meets its
+original in the warehouse through the identifiers. Another session's copy of a report (a drop copy)
+is kept too and has the same identifiers. A wrong BodyLength 9 or CheckSum 10 (recomputed over the
+bytes as the sender did, with SOH delimiters) is tolerated and counted (``bad_body_length``,
+``bad_checksum``, ``missing_checksum``).
+
+Bad input
+---------
+A line that cannot be normalised becomes one reject naming the tag (``field="tag 31 (LastPx)"``),
+and nothing else comes from that line: no ``8=FIX`` at all, no MsgType 35, a field that is not
+``tag=value``, a report without 37/17/150/54/55 (or 48), an unknown ExecType/OrdStatus/Side/
+ExecTransType, a bad number (exponents beyond 1e±40 included) or time, a fill without quantity or
+LastPx, a bust/correction without ExecRefID 19, a value too long for its warehouse column. FIX is
+ASCII: UTF-8 is accepted and an odd non-UTF-8 line is read as latin-1 (``non_utf8_lines``). Only a
+file that is no text log at all raises ``ExtractUnreadable``: compressed, or binary with no 8=FIX.
+
+Stats (``context.stats``): messages, rejects, blank_lines, skipped_messages, skipped_35_<type>,
+duplicate_resend, duplicate_report, possdup_unmatched, bad_body_length, bad_checksum,
+missing_checksum, reused_exec_id, stale_fill_status, synthesized_orders, commission_not_absolute,
+unknown_order_type, unknown_time_in_force, log_prefixed_lines, pipe_delimited_lines, fix42_reports,
+time_truncated_to_microseconds, leap_second, repeated_tags, several_messages_per_line,
+non_utf8_lines, unexpected_errors
+(0 unless this module has a bug: such a line is rejected rather than failing the file).
+
+Speed: each line is split once (one ``replace`` + ``split`` into a dict), numbers and mapped
+accounts/assets are cached, and identifiers are computed with hashlib directly (same values as
+``context.identifier``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zlib
+from collections.abc import Iterator
+from typing import NoReturn
+from decimal import Decimal, InvalidOperation
+
+from exec_pipeline.data_nodes.execution import OrderEventRecord, OrderRecord, RejectRecord, TradeRecord
+from exec_pipeline.readers.base import (
+    MISSING,
+    ExtractUnreadable,
+    ReaderContext,
+    RecordError,
+)
+
+NAME = "fix44"
+VERSION = "1.0.0"
+
+Record = OrderRecord | OrderEventRecord | TradeRecord | RejectRecord
+
+UTC = dt.UTC
+SOH = "\x01"
+_timedelta = dt.timedelta
+
+#: Names of the tags this reader reads, for reject fields like "tag 31 (LastPx)".
+TAG_NAMES: dict[str, str] = {
+    "1": "Account", "6": "AvgPx", "8": "BeginString", "9": "BodyLength", "10": "CheckSum",
+    "11": "ClOrdID", "12": "Commission", "13": "CommType", "14": "CumQty", "15": "Currency",
+    "17": "ExecID", "19": "ExecRefID", "20": "ExecTransType", "22": "IDSource", "30": "LastMkt",
+    "31": "LastPx", "32": "LastQty", "34": "MsgSeqNum", "35": "MsgType", "37": "OrderID",
+    "38": "OrderQty", "39": "OrdStatus", "40": "OrdType", "41": "OrigClOrdID", "43": "PossDupFlag",
+    "44": "Price", "48": "SecurityID", "49": "SenderCompID", "52": "SendingTime", "54": "Side",
+    "55": "Symbol", "56": "TargetCompID", "58": "Text", "59": "TimeInForce", "60": "TransactTime",
+    "97": "PossResend", "99": "StopPx", "103": "OrdRejReason", "126": "ExpireTime",
+    "150": "ExecType", "151": "LeavesQty", "200": "MaturityMonthYear", "201": "PutOrCall",
+    "202": "StrikePrice", "378": "ExecRestatementReason", "479": "CommCurrency",
+    "851": "LastLiquidityInd",
+}  # fmt: skip
+
+
+def tag_field(tag: str) -> str:
+    """The reject ``field`` naming a tag: ``tag 31 (LastPx)``."""
+    name = TAG_NAMES.get(tag)
+    return f"tag {tag} ({name})" if name else f"tag {tag}"
+
+
+#: ExecType 150 -> event_type (fills and trade corrections/cancels are decided in the code).
+_EXEC_EVENT: dict[str, str] = {
+    "0": "new",
+    "1": "partially_filled",  # 4.2 Partial fill
+    "2": "filled",  # 4.2 Fill
+    "3": "done_for_day",
+    "4": "canceled",
+    "5": "replaced",
+    "6": "pending_cancel",
+    "7": "status",  # Stopped: the order_status says "stopped"
+    "8": "rejected",
+    "9": "suspended",
+    "A": "pending_new",
+    "B": "status",  # Calculated: the order_status says "calculated"
+    "C": "expired",
+    "D": "restated",
+    "E": "pending_replace",
+    "F": "partially_filled",  # Trade: "filled" when the order is done
+    "G": "trade_correct",
+    "H": "trade_cancel",
+    "I": "status",
+}
+
+#: OrdStatus 39 -> order_status.
+_ORD_STATUS: dict[str, str] = {
+    "0": "new",
+    "1": "partially_filled",
+    "2": "filled",
+    "3": "done_for_day",
+    "4": "canceled",
+    "5": "replaced",  # 4.2
+    "6": "pending_cancel",
+    "7": "stopped",
+    "8": "rejected",
+    "9": "suspended",
+    "A": "pending_new",
+    "B": "calculated",
+    "C": "expired",
+    "D": "accepted_for_bidding",
+    "E": "pending_replace",
+}
+
+#: The status an ExecType implies when a report has no OrdStatus 39.
+_EXEC_STATUS: dict[str, str] = {
+    "0": "new",
+    "3": "done_for_day",
+    "4": "canceled",
+    "6": "pending_cancel",
+    "7": "stopped",
+    "8": "rejected",
+    "9": "suspended",
+    "A": "pending_new",
+    "B": "calculated",
+    "C": "expired",
+    "E": "pending_replace",
+}
+
+#: OrdStatus values a fill may still carry although it changed the order (the lagging-39 quirk).
+_LAGGING_FILL_STATUS = frozenset({None, "0", "1", "A"})
+#: OrdStatus values under which LeavesQty 151 = 0 does not mean "filled".
+_NOT_FILLED_WHEN_DONE = frozenset({"3", "4", "8", "C"})
+
+#: Side 54 -> +1 buy / -1 sell (buy minus, sell plus, sell short (exempt), subscribe, redeem).
+_SIDE: dict[str, int] = {"1": 1, "2": -1, "3": 1, "4": -1, "5": -1, "6": -1, "D": 1, "E": -1}
+
+_ORD_TYPE: dict[str, str] = {
+    "1": "market", "2": "limit", "3": "stop", "4": "stop_limit", "5": "market_on_close",
+    "6": "with_or_without", "7": "limit_or_better", "8": "limit_with_or_without", "9": "on_basis",
+    "A": "on_close", "B": "limit_on_close", "C": "forex_market", "D": "previously_quoted",
+    "E": "previously_indicated", "F": "forex_limit", "G": "forex_swap",
+    "H": "forex_previously_quoted", "I": "funari", "J": "market_if_touched",
+    "K": "market_with_leftover_as_limit", "L": "previous_fund_valuation_point",
+    "M": "next_fund_valuation_point", "P": "pegged",
+}  # fmt: skip
+
+_TIME_IN_FORCE: dict[str, str] = {
+    "0": "day", "1": "gtc", "2": "opg", "3": "ioc", "4": "fok", "5": "gtx", "6": "gtd",
+    "7": "at_the_close",
+}  # fmt: skip
+
+_LIQUIDITY: dict[str, str] = {"1": "maker", "2": "taker"}
+
+_ORD_REJ_REASON: dict[str, str] = {
+    "0": "Broker / exchange option", "1": "Unknown symbol", "2": "Exchange closed",
+    "3": "Order exceeds limit", "4": "Too late to enter", "5": "Unknown order",
+    "6": "Duplicate order", "7": "Duplicate of a verbally communicated order", "8": "Stale order",
+    "9": "Trade along required", "10": "Invalid investor ID", "11": "Unsupported order characteristic",
+    "12": "Surveillance option", "13": "Incorrect quantity", "14": "Incorrect allocated quantity",
+    "15": "Unknown account(s)", "16": "Price exceeds current price band",
+    "18": "Invalid price increment", "99": "Other",
+}  # fmt: skip
+
+_RESTATEMENT_REASON: dict[str, str] = {
+    "0": "GT corporate action", "1": "GT renewal / restatement", "2": "Verbal change",
+    "3": "Repricing of order", "4": "Broker option", "5": "Partial decline of OrderQty",
+    "6": "Cancel on trading halt", "7": "Cancel on system failure", "8": "Market (exchange) option",
+    "9": "Canceled, not best", "10": "Warehouse recap", "99": "Other",
+}  # fmt: skip
+
+_EXEC_TRANS_TYPES = frozenset({"0", "1", "2", "3"})
+_FLAG_YES = frozenset({"Y", "y"})
+_REPLACE_REQUEST_TYPES = frozenset({"4", "6", "E"})  # 11 is the request's id, 41 the order's
+
+#: Column widths of the warehouse (PostgreSQL refuses longer text).
+_ID_WIDTH = 255
+_CURRENCY_WIDTH = 16
+_VENUE_WIDTH = 64
+_CODE_WIDTH = 32
+
+#: Decimal magnitudes outside 1e-40 .. 1e40 are refused (FIX has no exponents; a value like
+#: 1E999999999 would otherwise expand into a billion-digit column value).
+_MAX_ADJUSTED = 40
+
+_COMPRESSED_MAGIC = (b"\x1f\x8b", b"PK\x03\x04", b"\x28\xb5\x2f\xfd", b"BZh", b"\xfd7zXZ")
+
+
+# --- identifiers -----------------------------------------------------------------------------------------
+
+# --- field parsers -----------------------------------------------------------------------------------------
+
+
+def _decimal(value: str, tag: str) -> Decimal | None:
+    """An exact decimal from a FIX float field (``None`` for placeholders)."""
+    if value in MISSING:
+        return None
+    try:
+        number = Decimal(value)
+    except (InvalidOperation, ValueError):
+        raise RecordError(tag_field(tag), f"{value!r} is not a number") from None
+    if not number.is_finite() or not -_MAX_ADJUSTED < number.adjusted() < _MAX_ADJUSTED:
+        raise RecordError(tag_field(tag), f"{value!r} is not a finite number of sensible size")
+    return number
+
+
+class _BadNumber(Exception):
+    """A cached-number lookup met text that is not a number (the caller names the tag)."""
+
+
+class _Numbers(dict[str, Decimal | None]):
+    """Text -> Decimal cache: logs repeat the same prices and quantities, and a dict hit is ~8x
+    cheaper than parsing. Placeholders give None; a bad number raises :class:`_BadNumber`."""
+
+    def __missing__(self, text: str) -> Decimal | None:
+        try:
+            number = _decimal(text, "")
+        except RecordError:
+            raise _BadNumber(text) from None
+        if len(self) < 500_000:
+            self[text] = number
+        return number
+
+
+def _second(text: str, tag: str) -> dt.datetime:
+    """``YYYYMMDD-HH:MM:SS`` (UTC) -> aware datetime; FIX's leap second :60 rolls to the next minute."""
+    if (
+        len(text) != 17
+        or text[8] != "-"
+        or text[11] != ":"
+        or text[14] != ":"
+        or not (text[:8] + text[9:11] + text[12:14] + text[15:17]).isdigit()
+        or not text.isascii()
+    ):
+        raise RecordError(tag_field(tag), f"{text!r} is not a FIX UTC timestamp (YYYYMMDD-HH:MM:SS[.sss])")
+    second = int(text[15:17])
+    try:
+        moment = dt.datetime(
+            int(text[0:4]), int(text[4:6]), int(text[6:8]), int(text[9:11]), int(text[12:14]),
+            min(second, 59), tzinfo=UTC,
+        )  # fmt: skip
+        if second == 60:
+            moment += dt.timedelta(seconds=1)
+    except (ValueError, OverflowError):
+        raise RecordError(tag_field(tag), f"{text!r} is not a valid date and time") from None
+    if second > 60:
+        raise RecordError(tag_field(tag), f"{text!r} is not a valid date and time")
+    return moment
+
+
+class _TimeParser:
+    """FIX UTCTimestamp parser by slicing, caching whole seconds (a log repeats each second many
+    times). The hot path in :meth:`_Reader.message` inlines the cache hit for .sss and .ssssss."""
+
+    def __init__(self, stats: dict[str, int]) -> None:
+        self.seconds: dict[str, dt.datetime] = {}
+        self.stats = stats
+
+    def __call__(self, value: str, tag: str) -> dt.datetime:
+        base = self.seconds.get(value[:17])
+        if base is None:
+            base = _second(value[:17], tag)
+            if value[15:17] == "60":
+                self.stats["leap_second"] += 1
+            if len(self.seconds) > 200_000:  # a day has 86,400 seconds; bound the memory anyway
+                self.seconds.clear()
+            self.seconds[value[:17]] = base
+        if len(value) == 17:
+            return base
+        digits = value[18:]
+        if value[17] != "." or not digits or not digits.isdigit() or not digits.isascii():
+            raise RecordError(tag_field(tag), f"{value!r} is not a FIX UTC timestamp (YYYYMMDD-HH:MM:SS[.sss])")
+        if len(digits) > 6:
+            self.stats["time_truncated_to_microseconds"] += 1  # nanoseconds and beyond
+        return base + dt.timedelta(microseconds=int(digits[:6].ljust(6, "0")))
+
+
+# --- decoding ----------------------------------------------------------------------------------------------
+
+
+def _lines(data: bytes, context: ReaderContext) -> list[str]:
+    """The file's lines as text. FIX is ASCII; UTF-8 is accepted, an odd non-UTF-8 line is read as
+    latin-1 (every byte keeps its value). Only binary content without any FIX message is refused."""
+    uri = context.uri
+    if data.startswith(_COMPRESSED_MAGIC):
+        raise ExtractUnreadable(uri, "the file is compressed (gzip/zip/zstd/bzip2/xz); land it decompressed")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16").split("\n")
+        except UnicodeDecodeError as exc:
+            raise ExtractUnreadable(uri, f"UTF-16 byte order mark but invalid UTF-16: {exc}") from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    has_fix = b"8=FIX" in data
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if not has_fix:
+            raise ExtractUnreadable(
+                uri, f"binary content, not a FIX log (no 8=FIX message; not text: {exc.reason} at byte {exc.start})"
+            ) from None
+        lines: list[str] = []
+        for raw in data.split(b"\n"):
+            try:
+                lines.append(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                context.stats["non_utf8_lines"] += 1
+                lines.append(raw.decode("latin-1"))
+        return lines
+    if not has_fix and "\x00" in text:
+        raise ExtractUnreadable(uri, "binary content (NUL bytes), not a FIX log (no 8=FIX message)")
+    if "\n" not in text and "\r" in text:
+        return text.split("\r")  # classic Mac line ends
+    return text.split("\n")
+
+
+class _SeveralMessages(Exception):
+    """A second BeginString 8 inside a line: the logger wrote several messages on one line."""
+
+
+def _fields(body: str, delimiter: str, stats: dict[str, int]) -> tuple[dict[str, str], dict[str, object]]:
+    """The message's fields, the slow way, for what the one-pass split cannot take: values containing
+    '=' (Text 58 "a=b"), repeated tags (repeating groups) and, in '|'-delimited logs, values
+    containing '|' (a segment without '=' or without a numeric tag continues the previous value).
+
+    Returns the fields to read (the first value of a repeated tag) and the raw record (repeated
+    tags as lists of values, in order)."""
+    first: dict[str, str] = {}
+    raw: dict[str, object] = {}
+    previous: str | None = None
+    for segment in body.split(delimiter):
+        tag, equals, value = segment.partition("=")
+        if not (equals and tag.isdigit() and tag.isascii()):
+            if delimiter == "|" and previous is not None and not isinstance(raw[previous], list):
+                first[previous] = raw[previous] = f"{first[previous]}|{segment}"  # type: ignore[assignment]
+                continue
+            if not segment:
+                continue
+            raise RecordError(None, f"malformed field {segment[:40]!r} (expected tag=value with a numeric tag)")
+        existing = raw.get(tag)
+        if tag == "8" and existing is not None:
+            raise _SeveralMessages
+        if existing is None:
+            first[tag] = raw[tag] = value
+        elif isinstance(existing, list):
+            existing.append(value)
+        else:
+            raw[tag] = [existing, value]
+            stats["repeated_tags"] += 1
+        previous = tag
+    return first, raw
+
+
+# --- reading -----------------------------------------------------------------------------------------------
+
+#: CheckSum 10 texts by value ("000".."255").
+_CHECKSUM_TEXT = tuple(f"{i:03d}" for i in range(256))
+
+
+def read(data: bytes, context: ReaderContext) -> Iterator[Record]:
+    """Orders, order events, trades and rejects of a FIX ExecutionReport log (see the module doc)."""
+    lines = _lines(data, context)
+    yield from _Reader(context).read(lines)
+
+
+class _Reader:
+    """One read of one file: the per-file state (orders seen, deliveries, CumQty progress, trades)."""
+
+    def __init__(self, context: ReaderContext) -> None:
+        self.context = context
+        self.stats = context.stats
+        self.order_id = context.identifier_for("order")
+        self.event_id = context.identifier_for("event")
+        self.trade_id = context.identifier_for("trade")
+        self.time = _TimeParser(context.stats)
+        self.numbers = _Numbers()
+        # mapped accounts / assets (unmapped ones go through the context each time: it counts them)
+        self.accounts: dict[str | None, str | None] = {}
+        self.assets: dict[tuple[str | None, str | None], str] = {}
+        # (OrderID, client order id) -> order_identifier, for orders whose row was emitted
+        self.orders: dict[tuple[str, str | None], str] = {}
+        # (SenderCompID, TargetCompID) -> event identifiers of the reports that session delivered
+        self.delivered: dict[tuple[str | None, str | None], set[str]] = {}
+        # (OrderID, client order id) -> last CumQty seen (fill quantity when LastQty is missing)
+        self.cum: dict[tuple[str, str | None], Decimal] = {}
+        # (OrderID, ExecID) -> (signature, quantity, price) of the first trade row using that ExecID
+        self.trades: dict[tuple[str, str], tuple[tuple[str | None, ...], Decimal, Decimal | None]] = {}
+
+    def read(self, lines: list[str]) -> Iterator[Record]:
+        stats = self.stats
+        context = self.context
+        message = self.message
+        last = len(lines)
+        for number, line in enumerate(lines, 1):
+            line = line.rstrip()
+            if not line:
+                if number < last:  # the empty string after the final newline is not a line
+                    stats["blank_lines"] += 1
+                continue
+            try:
+                try:
+                    records = message(number, line)
+                except _SeveralMessages:
+                    records = self.several(number, line)
+            except RecordError as error:
+                yield context.reject_error(number, error, line)
+                continue
+            except (ValueError, ArithmeticError, LookupError, TypeError, AttributeError) as exc:
+                # a bug in this module must not fail the whole file: the line is kept as a reject
+                stats["unexpected_errors"] += 1
+                yield context.reject(number, f"cannot read the message: {type(exc).__name__}: {exc}", None, line)
+                continue
+            if records:
+                yield from records
+
+    def message(self, number: int, line: str) -> list[Record] | None:  # noqa: C901, PLR0912, PLR0915
+        """The records of one line (None when there are none); raises RecordError to reject it.
+        The hot path: kept flat, with lookups and checks inlined."""
+        stats = self.stats
+        # --- locate and split the message -------------------------------------------------------------
+        prefix = None
+        if not line.startswith("8=FIX"):
+            prefix, line = _strip_prefix(line)
+            stats["log_prefixed_lines"] += 1
+        delimiter = SOH if SOH in line else "|"
+        body = line[:-1] if line[-1] == delimiter else line
+        msg: dict[str, str]
+        raw: dict[str, object]
+        # one pass when every field has exactly one '=' and a numeric tag: split on both at once
+        if body.count("=") == body.count(delimiter) + 1:
+            items = body.replace("=", delimiter).split(delimiter)
+            tags = items[::2]
+            msg = dict(zip(tags, items[1::2]))
+            if len(msg) == len(tags) and "".join(tags).isdigit():
+                raw = msg  # type: ignore[assignment]
+            else:
+                msg, raw = _fields(body, delimiter, stats)
+        else:
+            msg, raw = _fields(body, delimiter, stats)
+        get = msg.get
+
+        msg_type = get("35")
+        if msg_type != "8":
+            if msg_type is None:
+                raise RecordError(tag_field("35"), "no MsgType 35: not a complete FIX message")
+            stats["skipped_messages"] += 1
+            if len(msg_type) <= 2 and msg_type.isalnum() and msg_type.isascii():
+                stats[f"skipped_35_{msg_type}"] += 1
+            return None
+        stats["messages"] += 1
+        if delimiter == "|":
+            stats["pipe_delimited_lines"] += 1
+
+        # --- BodyLength 9 / CheckSum 10, recomputed as the sender did (bytes, SOH): tolerated, counted ---
+        checksum = get("10")
+        if checksum is not None:
+            end = len(body) - len(checksum) - 3  # where "10=" starts when it is the last field
+            if body[end - 1 : end + 3] != delimiter + "10=":
+                end = body.rfind(delimiter + "10=") + 1
+            region = body[:end].encode()
+            size = len(region)
+            if size <= 256 or (size <= 512 and body.isascii()):
+                # adler32's low half is 1 + the byte sum modulo 65521: exact for these sizes
+                total = (zlib.adler32(region) & 0xFFFF) - 1
+            else:
+                total = sum(region)
+            if delimiter == "|":
+                total -= 123 * body.count("|", 0, end)  # the sender summed SOH (1), not '|' (124)
+            if _CHECKSUM_TEXT[total & 255] != checksum:
+                stats["bad_checksum"] += 1
+            length = get("9")
+            if length is not None:
+                at = len(get("8") or "") + 3  # "8=<value><delimiter>" then "9=<length><delimiter>"
+                head = at + 3 + len(length) if body.startswith("9=", at) else size + 1
+                if str(size - head) != length:
+                    stats["bad_body_length"] += 1
+        elif "9" in msg:
+            self._check_length_only(body, delimiter, msg)
+        if prefix:
+            raw["log_prefix"] = prefix  # after the checks: not a FIX field
+
+        # --- required fields ----------------------------------------------------------------------------
+        order_id = get("37")
+        if order_id is None or order_id in MISSING:
+            raise RecordError(tag_field("37"), "is required on an ExecutionReport but missing")
+        exec_id = get("17")
+        if exec_id is None or exec_id in MISSING:
+            raise RecordError(tag_field("17"), "is required on an ExecutionReport but missing")
+        exec_type = get("150")
+        event_type = _EXEC_EVENT.get(exec_type)  # type: ignore[arg-type]
+        if event_type is None:
+            if exec_type is None or exec_type in MISSING:
+                raise RecordError(tag_field("150"), "is required on an ExecutionReport but missing")
+            raise RecordError(tag_field("150"), f"{exec_type!r} is not a FIX 4.4 (or 4.2) ExecType")
+        side_code = get("54")
+        side = _SIDE.get(side_code)  # type: ignore[arg-type]
+        if side is None:
+            if side_code is None or side_code in MISSING:
+                raise RecordError(tag_field("54"), "is required on an ExecutionReport but missing")
+            raise RecordError(tag_field("54"), f"{side_code!r} is neither a buy nor a sell side")
+        symbol = get("55")
+        security_id = get("48")
+        if symbol is None or symbol in MISSING or security_id is not None:
+            if symbol in MISSING:
+                symbol = None
+            if security_id in MISSING:
+                security_id = None
+            if symbol is None and security_id is None:
+                raise RecordError(
+                    tag_field("55"), "is required on an ExecutionReport but missing (no SecurityID 48 either)"
+                )
+        status_code = get("39")
+        if status_code is not None and status_code not in _ORD_STATUS:
+            if status_code not in MISSING:
+                raise RecordError(tag_field("39"), f"{status_code!r} is not a FIX OrdStatus")
+            status_code = None
+        trans_type = get("20")
+        if trans_type is not None:
+            stats["fix42_reports"] += 1
+            if trans_type not in _EXEC_TRANS_TYPES:
+                if trans_type not in MISSING:
+                    raise RecordError(tag_field("20"), f"{trans_type!r} is not a FIX ExecTransType (0, 1, 2, 3)")
+                trans_type = None
+        elif exec_type == "1" or exec_type == "2":
+            stats["fix42_reports"] += 1
+
+        # time: TransactTime 60, else SendingTime 52; whole seconds and fractions are cached
+        stamp = get("60")
+        if stamp is None or stamp in MISSING:
+            stamp = get("52")
+            if stamp is None or stamp in MISSING:
+                raise RecordError(tag_field("60"), "is required (and there is no SendingTime 52 either)")
+            when = self.time(stamp, "52")
+        else:
+            when = self.time.seconds.get(stamp[:17])  # type: ignore[assignment]
+            size = len(stamp)
+            if when is None:
+                when = self.time(stamp, "60")
+            elif size != 17:
+                fraction = stamp[18:]
+                if (size == 21 or size == 24) and stamp[17] == "." and fraction.isdigit() and fraction.isascii():
+                    when = when + _timedelta(0, 0, int(fraction) * (1000 if size == 21 else 1))
+                else:
+                    when = self.time(stamp, "60")
+
+        numbers = self.numbers
+        cum_text = get("14")
+        try:
+            cum = None if cum_text is None else numbers[cum_text]
+            value = get("151")
+            leaves = None if value is None else numbers[value]
+            value = get("6")
+            avg = None if value is None else numbers[value]
+        except _BadNumber:
+            _raise_bad_number(msg, ("14", "151", "6"))
+
+        clordid = get("11")
+        if clordid in MISSING:
+            clordid = None
+        orig = get("41")
+        if orig is not None and (orig in MISSING or orig == clordid):
+            orig = None
+
+        # --- what kind of report ------------------------------------------------------------------------
+        kind: str | None = None  # the trade kind, when the report is about a trade
+        if trans_type is not None and trans_type != "0":
+            if trans_type == "1":
+                kind, event_type = "bust", "trade_cancel"
+            elif trans_type == "2":
+                kind, event_type = "correction", "trade_correct"
+            else:
+                event_type = "status"
+        elif exec_type == "F" or exec_type == "1" or exec_type == "2":
+            kind = "fill"
+        elif exec_type == "H":
+            kind = "bust"
+        elif exec_type == "G":
+            kind = "correction"
+
+        # order_status: the canonical status after the event
+        if kind == "fill":
+            done = (
+                exec_type == "2"
+                or status_code == "2"
+                or (leaves is not None and not leaves and status_code not in _NOT_FILLED_WHEN_DONE)
+            )
+            event_type = "filled" if done else "partially_filled"
+            if status_code in _LAGGING_FILL_STATUS:
+                status = event_type
+                if done and status_code is not None:
+                    stats["stale_fill_status"] += 1
+            else:
+                status = _ORD_STATUS[status_code]  # type: ignore[index]
+        elif status_code is not None:
+            status = _ORD_STATUS[status_code]
+        else:
+            status = _EXEC_STATUS.get(exec_type)  # type: ignore[arg-type]
+
+        # --- which order ----------------------------------------------------------------------------------
+        order_clordid = clordid
+        link = orig
+        replaced = False
+        if orig is not None and kind is None:
+            if exec_type in _REPLACE_REQUEST_TYPES:
+                order_clordid = orig  # 11 is the id of the cancel/replace request
+                link = None
+            elif exec_type == "5" and trans_type != "3":
+                replaced = True
+        if exec_type == "5" and kind is None and status_code in (None, "5"):
+            status = "partially_filled" if cum else "new"  # the replacement itself is live
+
+        event_id = self.event_id(
+            order_id, order_clordid or "", exec_id, exec_type, trans_type or "", status_code or "", cum_text or ""
+        )
+
+        # --- duplicates: the same session delivering the same report again -------------------------------
+        session = (get("49"), get("56"))
+        delivered = self.delivered.get(session)
+        if delivered is None:
+            delivered = self.delivered[session] = set()
+        if event_id in delivered:
+            if get("43") in _FLAG_YES or get("97") in _FLAG_YES:
+                stats["duplicate_resend"] += 1
+            else:
+                stats["duplicate_report"] += 1
+            return None
+        if get("43") in _FLAG_YES or get("97") in _FLAG_YES:
+            stats["possdup_unmatched"] += 1
+
+        # --- mappings -----------------------------------------------------------------------------------------
+        broker_account = get("1")
+        account = self.accounts.get(broker_account, "")
+        if account == "":
+            account = self._account(broker_account)
+        if "200" in msg or "202" in msg:
+            asset = self._asset(_derivative(msg, symbol or security_id), security_id)  # type: ignore[arg-type]
+        else:
+            asset = self.assets.get((symbol, security_id)) or self._asset(symbol, security_id)
+        if len(exec_id) > _ID_WIDTH:
+            raise RecordError(tag_field("17"), f"is longer than {_ID_WIDTH} characters")
+
+        # --- order and trade (both before anything is emitted: a bad fill rejects the whole line) ----------
+        key = (order_id, order_clordid)
+        order = self.orders.get(key)
+        order_row = None
+        if order is None:
+            order = self.order_id(order_id, order_clordid or "")
+            order_row = self._order(number, msg, raw, when, order, order_id, order_clordid, link, side, account,
+                                    asset, with_terms=True)  # fmt: skip
+        trade = None
+        if kind is not None:
+            trade = self._trade(number, msg, raw, kind, order, key, exec_id, exec_type, trans_type, cum_text, cum,
+                                when, side, account, asset)  # fmt: skip
+        reason = None
+        if "58" in msg or "103" in msg or "378" in msg:
+            reason = _reason(msg)
+
+        # --- emit -------------------------------------------------------------------------------------------
+        delivered.add(event_id)
+        if cum is not None:
+            self.cum[key] = cum
+        new = tuple.__new__
+        out: list[Record] = []
+        if replaced:
+            # the replaced order: its row when first seen here, and its "replaced" event
+            old_key = (order_id, orig)
+            old_order = self.orders.get(old_key)
+            if old_order is None:
+                old_order = self.order_id(order_id, orig)
+                self.orders[old_key] = old_order
+                stats["synthesized_orders"] += 1
+                out.append(self._order(number, msg, raw, when, old_order, order_id, orig, None, side, account,
+                                       asset, with_terms=False))  # fmt: skip
+            old_event = self.event_id(
+                order_id, orig, exec_id, exec_type, trans_type or "", status_code or "", cum_text or ""
+            )
+            out.append(new(OrderEventRecord, (
+                number, when, old_event, old_order, asset, "replaced", account, "replaced", cum, leaves, avg,
+                reason, raw,
+            )))  # fmt: skip
+        if order_row is not None:
+            self.orders[key] = order
+            out.append(order_row)
+        out.append(new(OrderEventRecord, (
+            number, when, event_id, order, asset, event_type, account, status, cum, leaves, avg, reason, raw,
+        )))  # fmt: skip
+        if trade is not None:
+            out.append(trade)
+        return out
+
+    def several(self, number: int, line: str) -> list[Record]:
+        """The records of a line holding several messages, each read on its own (same line number)."""
+        self.stats["several_messages_per_line"] += 1
+        delimiter = SOH if SOH in line else "|"
+        parts = line.split(delimiter + "8=FIX")
+        out: list[Record] = []
+        for i, part in enumerate(parts):
+            text = part if i == 0 else "8=FIX" + part
+            try:
+                out.extend(self.message(number, text) or ())
+            except _SeveralMessages:  # "8=FIX" again without a delimiter before it
+                out.append(self.context.reject(number, "several FIX messages on one line", tag_field("8"), text))
+            except RecordError as error:
+                out.append(self.context.reject_error(number, error, text))
+        return out
+
+    # --- pieces -------------------------------------------------------------------------------------------
+
+    def _check_length_only(self, body: str, delimiter: str, msg: dict[str, str]) -> None:
+        """BodyLength 9 of a message without CheckSum 10 (the body runs to the end of the line)."""
+        self.stats["missing_checksum"] += 1
+        begin = body.find(delimiter + "9=")
+        after = body.find(delimiter, begin + 1) if begin >= 0 else -1
+        if after < 0 or str(len((body + delimiter)[after + 1 :].encode())) != msg["9"]:
+            self.stats["bad_body_length"] += 1
+
+    def _account(self, broker_account: str | None) -> str | None:
+        account = self.context.account(broker_account)
+        if account is not None and len(account) > _ID_WIDTH:
+            raise RecordError(tag_field("1"), f"is longer than {_ID_WIDTH} characters")
+        if broker_account is None or broker_account in MISSING or broker_account in self.context.config.accounts:
+            self.accounts[broker_account] = account  # mapped: no counting to keep
+        return account
+
+    def _asset(self, instrument: str | None, security_id: str | None) -> str:
+        key = (instrument, security_id)
+        if instrument is None:  # SecurityID 48 alone names the instrument
+            instrument, security_id = security_id, None
+        asset = self.context.asset(instrument, security_id)  # type: ignore[arg-type]
+        if len(asset) > _ID_WIDTH:
+            raise RecordError(tag_field("55"), f"is longer than {_ID_WIDTH} characters")
+        assets = self.context.config.assets
+        if instrument in assets or security_id in assets:
+            self.assets[key] = asset  # mapped: no counting to keep
+        return asset
+
+    def _order(
+        self,
+        number: int,
+        msg: dict[str, str],
+        raw: dict[str, object],
+        when: dt.datetime,
+        order: str,
+        order_id: str,
+        clordid: str | None,
+        link: str | None,
+        side: int,
+        account: str | None,
+        asset: str,
+        *,
+        with_terms: bool,
+    ) -> OrderRecord:
+        """The order's row from its first report (``with_terms=False``: a replaced order seen only
+        through its replacement's report, whose quantity and prices are the replacement's)."""
+        get = msg.get
+        stats = self.stats
+        for tag, text in (("37", order_id), ("11", clordid), ("41", link)):
+            if text is not None and len(text) > _ID_WIDTH:
+                raise RecordError(tag_field(tag), f"is longer than {_ID_WIDTH} characters")
+        order_type = get("40")
+        if order_type is not None:
+            if order_type in _ORD_TYPE:
+                order_type = _ORD_TYPE[order_type]
+            elif order_type in MISSING:
+                order_type = None
+            else:
+                stats["unknown_order_type"] += 1  # kept as the broker's code
+                if len(order_type) > _CODE_WIDTH:
+                    raise RecordError(tag_field("40"), f"is longer than {_CODE_WIDTH} characters")
+        tif = get("59")
+        if tif is not None:
+            if tif in _TIME_IN_FORCE:
+                tif = _TIME_IN_FORCE[tif]
+            elif tif in MISSING:
+                tif = None
+            else:
+                stats["unknown_time_in_force"] += 1  # kept as the broker's code
+                if len(tif) > _CODE_WIDTH:
+                    raise RecordError(tag_field("59"), f"is longer than {_CODE_WIDTH} characters")
+        currency = _currency(get("15"), "15")
+        quantity = limit = stop = expires = None
+        if with_terms:
+            numbers = self.numbers
+            try:
+                value = get("38")
+                quantity = None if value is None else numbers[value]
+                value = get("44")
+                limit = None if value is None else numbers[value]
+                value = get("99")
+                stop = None if value is None else numbers[value]
+            except _BadNumber:
+                _raise_bad_number(msg, ("38", "44", "99"))
+            value = get("126")
+            expires = None if value is None or value in MISSING else self.time(value, "126")
+        return tuple.__new__(OrderRecord, (
+            number, when, order, asset, side, account, self.context.manager(clordid),
+            None if order_id == "NONE" else order_id, clordid, link, order_type, tif, quantity, limit, stop,
+            currency, expires, raw,
+        ))  # fmt: skip
+
+    def _trade(
+        self,
+        number: int,
+        msg: dict[str, str],
+        raw: dict[str, object],
+        kind: str,
+        order: str,
+        order_key: tuple[str, str | None],
+        exec_id: str,
+        exec_type: str,
+        trans_type: str | None,
+        cum_text: str | None,
+        cum: Decimal | None,
+        when: dt.datetime,
+        side: int,
+        account: str | None,
+        asset: str,
+    ) -> TradeRecord:
+        """The fill, bust or correction a report carries (rules in the module doc)."""
+        get = msg.get
+        numbers = self.numbers
+        qty_text = get("32")
+        try:
+            last_qty = None if qty_text is None else numbers[qty_text]
+            value = get("31")
+            price = None if value is None else numbers[value]
+            value = get("12")
+            commission = None if value is None else numbers[value]
+        except _BadNumber:
+            _raise_bad_number(msg, ("32", "31", "12"))
+        order_id = order_key[0]
+
+        ref = None
+        if kind == "fill":
+            quantity = last_qty
+            if quantity is None or quantity <= 0:
+                if quantity is not None and quantity < 0:
+                    raise RecordError(tag_field("32"), f"{qty_text!r} is negative on a fill")
+                previous = self.cum.get(order_key)
+                if cum is None or previous is None or cum <= previous:
+                    raise RecordError(
+                        tag_field("32"), "is required on a fill (and the CumQty 14 progress does not give it)"
+                    )
+                quantity = cum - previous  # CumQty progress since the order's previous report
+            if price is None:
+                raise RecordError(tag_field("31"), "is required on a fill but missing")
+        else:
+            ref_exec_id = get("19")
+            if ref_exec_id is None or ref_exec_id in MISSING:
+                what = "trade cancel (bust)" if kind == "bust" else "trade correction"
+                raise RecordError(tag_field("19"), f"is required on a {what}: the ExecID of the fill it refers to")
+            ref = self.trade_id(order_id, ref_exec_id)
+            original = self.trades.get((order_id, ref_exec_id))
+            quantity = abs(last_qty) if last_qty else None
+            if kind == "bust":
+                if quantity is None and original is not None:
+                    quantity = original[1]
+                if quantity is None:
+                    raise RecordError(
+                        tag_field("32"),
+                        f"is missing on a bust and the busted fill (ExecID {ref_exec_id}) is not in the file",
+                    )
+            elif quantity is None or last_qty < 0:  # type: ignore[operator]
+                raise RecordError(tag_field("32"), "a trade correction needs the corrected quantity (positive)")
+            if price is None and original is not None:
+                price = original[2]
+
+        currency = get("15")
+        if currency is not None and (len(currency) > _CURRENCY_WIDTH or currency in MISSING):
+            currency = _currency(currency, "15")
+        commission_asset = None
+        if commission is not None:
+            comm_type = get("13")
+            if comm_type is None or comm_type == "3" or comm_type in MISSING:
+                pass  # absolute amount
+            elif comm_type == "1":
+                commission = commission * quantity  # per unit
+            elif comm_type == "2" and price is not None:
+                commission = commission * quantity * price  # percent, 5% written .05
+            else:
+                self.stats["commission_not_absolute"] += 1
+                commission = None
+            if commission is not None:
+                code = get("479")
+                code = currency if code is None else _currency(code, "479") or currency
+                if code is not None:
+                    commission_asset = self.context.config.assets.get(code, code)
+        venue = get("30")
+        if venue is not None:
+            if venue in MISSING:
+                venue = None
+            elif len(venue) > _VENUE_WIDTH:
+                raise RecordError(tag_field("30"), f"is longer than {_VENUE_WIDTH} characters")
+        # the trade's identifier: its ExecID, unless a sloppy simulator reused it within the order
+        signature = (exec_type, trans_type, cum_text, qty_text)
+        key = (order_id, exec_id)
+        first = self.trades.get(key)
+        if first is None:
+            self.trades[key] = (signature, quantity, price)
+            trade_id = self.trade_id(order_id, exec_id)
+        elif first[0] == signature:  # the same trade again (another session delivering it)
+            trade_id = self.trade_id(order_id, exec_id)
+        else:
+            self.stats["reused_exec_id"] += 1
+            trade_id = self.trade_id(order_id, exec_id, *[part or "" for part in signature])
+
+        return tuple.__new__(TradeRecord, (
+            number, when, trade_id, asset, side, quantity, order, account, exec_id, price, currency, commission,
+            commission_asset, None, None, _LIQUIDITY.get(get("851")), venue, kind, ref, raw,  # type: ignore[arg-type]
+        ))  # fmt: skip
+
+
+def _strip_prefix(line: str) -> tuple[str, str]:
+    """Split a log line into its prefix and the FIX message starting at ``8=FIX``."""
+    start = line.find("8=FIX")
+    while start > 0 and line[start - 1].isdigit():  # "58=FIX..." inside a value is not the start
+        start = line.find("8=FIX", start + 1)
+    if start < 0:
+        raise RecordError(tag_field("8"), "not a FIX message (no 8=FIX BeginString)")
+    return line[:start].strip(), line[start:]
+
+
+def _raise_bad_number(msg: dict[str, str], tags: tuple[str, ...]) -> NoReturn:
+    """Name the tag whose value is not a number (a cache lookup only says that one of them failed)."""
+    for tag in tags:
+        value = msg.get(tag)
+        if value is not None:
+            _decimal(value, tag)
+    raise RecordError(None, "a value is not a number")  # not reached: one of the tags fails
+
+
+def _currency(code: str | None, tag: str) -> str | None:
+    if code is None or code in MISSING:
+        return None
+    if len(code) > _CURRENCY_WIDTH:
+        raise RecordError(tag_field(tag), f"{code[:40]!r} is not a currency code (longer than {_CURRENCY_WIDTH})")
+    return code
+
+
+def _derivative(msg: dict[str, str], underlying: str) -> str:
+    """An option's or future's instrument: ``<55> <200>[ C|P][ <202>]`` (e.g. ``AAPL 202603 C 200``)."""
+    parts = [underlying]
+    maturity = msg.get("200")
+    if maturity and maturity not in MISSING:
+        parts.append(maturity)
+    put_call = msg.get("201")
+    if put_call in ("0", "1"):
+        parts.append("P" if put_call == "0" else "C")
+    strike = msg.get("202")
+    if strike and strike not in MISSING:
+        parts.append(strike)
+    return " ".join(parts)
+
+
+def _reason(msg: dict[str, str]) -> str | None:
+    """Text 58, with OrdRejReason 103 / ExecRestatementReason 378 spelled out before it."""
+    parts: list[str] = []
+    code = msg.get("103")
+    if code is not None and code not in MISSING:
+        parts.append(f"OrdRejReason {code} ({_ORD_REJ_REASON.get(code, 'unknown')})")
+    code = msg.get("378")
+    if code is not None and code not in MISSING:
+        parts.append(f"ExecRestatementReason {code} ({_RESTATEMENT_REASON.get(code, 'unknown')})")
+    text = msg.get("58")
+    if text is not None and text.strip() not in MISSING:
+        parts.append(text.strip())
+    return ": ".join(parts) if parts else None

@@ -1,0 +1,904 @@
+"""Reader of Interactive Brokers Flex Query XML (Activity statements, Trades section).
+
+The format
+----------
+A Flex Query answer is one XML document::
+
+    <FlexQueryResponse queryName=".." type="AF">
+      <FlexStatements count="2">
+        <FlexStatement accountId="U1234567" fromDate=".." toDate=".." ..>
+          <Trades>
+            <Order levelOfDetail="ORDER" ibOrderID=".." quantity="-300" .. />
+            <Trade levelOfDetail="EXECUTION" tradeID=".." ibOrderID=".." quantity="-100" .. />
+            <Lot levelOfDetail="CLOSED_LOT" .. />
+            ..
+          </Trades>
+        </FlexStatement>
+        <FlexStatement accountId="U7654321" ..> .. </FlexStatement>
+      </FlexStatements>
+    </FlexQueryResponse>
+
+Every value is an attribute. Only the ``<Trades>`` sections are read (one per statement, one
+statement per account). A row's ``levelOfDetail`` decides what it is, whatever its element name
+(some queries emit ``<Trade levelOfDetail="ORDER">``): ``EXECUTION`` rows are fills, ``ORDER``
+rows are orders (IB's per-order summary of the executions, not more fills: counting both would
+double every trade), any other level (``CLOSED_LOT``, ``SYMBOL_SUMMARY``, ``ASSET_SUMMARY``, ...)
+is skipped and counted in ``stats["skipped_<level>"]``. Without ``levelOfDetail`` a ``<Trade>``
+is an execution and an ``<Order>`` an order; other elements are skipped
+(``stats["skipped_unknown_row"]``).
+
+The document is parsed with ``defusedxml`` with DTDs forbidden: a document type declaration,
+entity declaration (billion laughs, quadratic blow-up) or external entity makes the whole file
+unreadable, as do non-XML, truncated or mis-encoded bytes and a root other than
+``<FlexQueryResponse>`` (IB's error answer is a ``<FlexStatementResponse>``) or without
+``<FlexStatements>``: each raises one :class:`ExtractUnreadable` naming the file, before any
+record is produced.
+
+Record numbers are the 1-based positions of the rows of all ``<Trades>`` sections of the file,
+in document order (skipped rows count too, so a number always points at the same element).
+
+Values
+------
+- ``""``, ``"N/A"``, ``"--"`` and the other :data:`~exec_pipeline.readers.base.MISSING` markers
+  are missing values (``None``); for ``origTradeID``/``origTransactionID``/``origOrderID`` a
+  ``"0"`` also means "none" (IB writes ``origOrderID="0"``).
+- Numbers are exact decimals parsed from the text (thousands separators ``1,234.5`` accepted, as
+  IB sometimes writes them); magnitudes beyond 1e±30 are refused (absurd, and a huge exponent
+  would fail the warehouse's NUMERIC column at publish time).
+- Times (``dateTime``, ``orderTime``) carry no zone: they are wall-clock times of the statement's
+  zone, the source's ``timezone`` (``America/New_York`` for most IB accounts), converted to UTC.
+  Accepted forms: ``20220215;102026``, ``2022-02-15;10:20:26``, ``2022-02-1510:20:26`` (no
+  separator), ``20220215 102026``, ``2022-02-15, 10:20:26``, ``...T10:20:26`` and a date alone
+  (midnight in the statement's zone, counted in ``stats["date_only_times"]``). An explicit offset
+  after the time (``-05:00``, ``+0100``, ``Z``; old statements) is honoured. Other date formats
+  a query can be set to (``MM/dd/yyyy``, ``dd-MMM-yy``, ...) are ambiguous and rejected: set the
+  Flex query's date format to ``yyyyMMdd`` or ``yyyy-MM-dd``. Without
+  ``dateTime`` the trade time is ``tradeDate`` + ``tradeTime`` (old statements,
+  ``stats["time_from_trade_date"]``).
+- Sides: ``buySell`` (``BUY``/``SELL``, or ``BUY (Ca.)``/``SELL (Ca.)`` on a cancellation: the
+  side of the cancelled fill) gives the side; without it the sign of ``quantity`` does (sells are
+  negative; a cancellation row carries the reversing sign, so its side is the opposite of its
+  sign). A fill whose ``buySell`` contradicts the sign of its ``quantity`` is rejected.
+  ``quantity`` stored is the absolute value.
+
+How rows are derived
+--------------------
+EXECUTION row -> one **TradesTS** row:
+``trade_time`` = ``dateTime``; ``trade_remote_id`` = ``tradeID`` (else ``ibExecID``, else
+``transactionID``); ``price`` = ``tradePrice``; ``currency`` = ``currency``; ``venue`` =
+``exchange``; ``commission`` = ``-ibCommission`` (IB writes paid commissions as negative cash;
+stored, a paid commission is positive and a refund/rebate negative) with
+``commission_asset_identifier`` = ``ibCommissionCurrency`` (the code as is, e.g. ``USD``; else
+``currency``); ``settlement_cost`` = ``netCash`` (IB's signed cash movement: negative when cash
+is paid, for buys) with ``settlement_asset_identifier`` = ``currency``; ``liquidity`` ``None``
+(Flex does not say); ``venue_metadata`` = the row's raw attribute dict (option/future
+attributes ``multiplier``, ``strike``, ``expiry``, ``putCall``, ``underlyingSymbol``, ``conid``,
+``isin``, ``cusip``, ``listingExchange`` included, and the raw ``ibCommission``).
+
+- ``trade_kind`` "bust": a cancellation (``transactionType`` ``TradeCancel``/``FracShareCancel``,
+  ``buySell`` ending in ``(Ca.)`` or ``Ca`` among the ``;``-separated ``notes`` codes).
+- ``trade_kind`` "correction": ``transactionType`` ``TradeCorrect``, or any other row carrying an
+  ``origTradeID``. Its quantity and price are the row's (the corrected values).
+- otherwise "fill" (``ExchTrade``, ``BookTrade``, ``FracShare``, ...).
+
+Busts and corrections carry ``ref_trade_identifier``, the identifier of the fill they refer to,
+resolved in this order: the fill of this statement whose ``transactionID`` is the row's
+``origTransactionID``; the latest earlier fill of this statement with ``tradeID`` =
+``origTradeID``; the fill identifier rule applied to ``origTradeID`` (the fill was in an earlier
+statement); the rule applied to ``origTransactionID`` (a fill that had no ``tradeID``); the
+latest earlier fill of the statement with the same order, instrument, quantity and price not
+yet referred to (``stats["ref_by_match"]``). When none applies the row is rejected
+("origTradeID ... cannot tell which fill"). Their OrderEventsTS row has event_type
+``trade_cancel`` / ``trade_correct``.
+
+Re-booking: IB corrects a fill by cancelling it and booking the corrected fill again under the
+*same* ``tradeID`` (with a new ``transactionID``/``ibExecID``). A fill whose ``tradeID`` was
+cancelled earlier in the statement (earlier by ``transactionID`` when both are numeric, else by
+position), or that repeats an earlier fill's ``tradeID`` with another ``transactionID``, is such a
+re-booking: a new fill with its own identifier (``stats["rebooked_fills"]``), so the effective
+trades are the re-booked ones, not the cancelled original. (Limitation: a second cancellation of
+a re-booked fill found in a later statement without the re-booked row refers to the original.)
+
+ORDER row -> one **OrdersTS** row: ``order_time`` = ``orderTime`` (else ``dateTime``);
+``order_remote_id`` = ``ibOrderID``; ``client_order_id`` = ``orderReference``;
+``order_manager_identifier`` = ``context.manager(orderReference)``; ``order_side`` from
+``buySell``/sign; ``quantity`` = absolute ``quantity`` of the row, which IB computes as the sum
+of the order's executions in the statement (Flex never shows an order's unfilled remainder);
+``order_type`` = ``orderType`` as is (``LMT;MIDPX`` when several); ``limit_price`` ``None``
+(the row's ``tradePrice`` is the average fill price, kept in ``venue_metadata``).
+
+Orders without an ORDER row (queries without "Orders", the usual case): one **OrdersTS** row is
+derived per order from its first execution in time (first fill, else first cancellation), with
+``quantity`` ``None`` (unknown) and that execution's raw record as ``venue_metadata``
+(``stats["derived_orders"]``).
+
+Each execution also gives one **OrderEventsTS** row for its order (none when the row has no order
+id; ``stats["fills_without_order"]``). The order's executions in the statement are replayed in
+time order (ties in file order): a fill adds its quantity to ``cum_quantity``, a bust removes the
+quantity of the fill it refers to, a correction replaces it (both only when that fill is in the
+statement). ``avg_price`` = the quantity-weighted mean price of what remains. The order's
+quantity is known only from an ORDER row: then a fill's event_type/order_status is ``filled``
+once ``cum_quantity`` reaches it, else ``partially_filled``, and ``leaves_quantity`` = the
+difference. Without an ORDER row it is always ``partially_filled`` with ``leaves_quantity``
+``None``: an execution statement never says whether more was to come. Bust/correction events get
+``order_status`` ``filled``/``partially_filled`` by the same rule applied to the replayed
+``cum_quantity`` (``None`` when nothing remains). ``cum_quantity``/``avg_price`` (and a bust's
+status) are only given when the statement holds the whole order (its ORDER row and every fill a
+bust/correction names); otherwise they are ``None``: a partial sum would look like the order's.
+
+Identifiers (``context.identifier(kind, *parts)``; every part list starts with the row's
+``accountId`` — else the statement's — because IB reuses one order id across the accounts an
+order is allocated to):
+
+- trade: ``(accountId, tradeID)``; without ``tradeID`` ``(accountId, "transactionID",
+  transactionID)``, else ``(accountId, "ibExecID", ibExecID)``; a re-booked fill
+  ``(accountId, tradeID, "rebook", transactionID or ibExecID)``; a bust/correction whose own
+  ``tradeID`` is missing or equals ``origTradeID`` uses the transactionID/ibExecID forms.
+- event: the trade's parts with kind ``"event"`` (one event per execution).
+- order: ``(accountId, ibOrderID)``; else ``(accountId, "brokerageOrderID", ..)``, else
+  ``(accountId, "orderReference", ..)``. ORDER rows and executions share the rule, so fills join
+  their orders, and the same trade or order in two overlapping statements (two files, two days)
+  gets the same identifier. Within one file a fact seen twice (overlapping statements in one
+  file, duplicated rows) is yielded once (``stats["duplicate_rows"]``).
+
+Mappings: ``account_identifier`` = ``context.account(accountId)``; ``asset_identifier`` =
+``context.asset(symbol, conid, isin)`` — for options and futures ``symbol`` is IB's full local
+symbol (``AAPL  220318C00150000``, ``ESH2``), so a catalogue maps by symbol or by conid.
+
+Rejects (reading goes on with the next row; ``raw_record`` = the row's XML text): a missing
+``tradeID`` with no fallback, ``symbol``, ``quantity``, ``tradePrice`` or ``dateTime``; a bad
+number or time; an unknown ``buySell``; a zero quantity; a value longer than its warehouse
+column; an ORDER row without order id, symbol, side or time.
+
+Counters in ``context.stats``: ``statements``, ``rows``, ``fills``, ``busts``, ``corrections``,
+``order_rows``, ``derived_orders``, ``events``, ``rebooked_fills``, ``duplicate_rows``,
+``ref_by_match``, ``fills_without_order``, ``date_only_times``, ``time_from_trade_date``,
+``skipped_<level>`` / ``skipped_unknown_row``, ``rejects``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
+from xml.etree.ElementTree import Element, tostring
+from zoneinfo import ZoneInfo
+
+from defusedxml import ElementTree as SafeElementTree
+
+from exec_pipeline.data_nodes.execution import OrderEventRecord, OrderRecord, RejectRecord, TradeRecord
+from exec_pipeline.readers.base import MISSING, ExtractUnreadable, ReaderContext, RecordError
+
+NAME = "ibkr_flex"
+VERSION = "1.0.0"
+
+Record = OrderRecord | OrderEventRecord | TradeRecord | RejectRecord
+
+UTC = dt.UTC
+
+#: IB also writes "--" for "no value" (old statements).
+_MISSING = MISSING | {"--"}
+#: For references to an original trade/order, "0" means none (``origOrderID="0"``).
+_NO_REFERENCE = _MISSING | {"0"}
+
+_CANCEL_TYPES = frozenset({"TradeCancel", "FracShareCancel"})
+_CORRECT_TYPES = frozenset({"TradeCorrect"})
+_DEFAULT_LEVEL = {"Trade": "EXECUTION", "Order": "ORDER"}
+_KIND_COUNTER = {"fill": "fills", "bust": "busts", "correction": "corrections"}
+
+# warehouse column widths (exec_pipeline.models.execution): longer values would fail the publish
+_WIDTH_SHORT = 16  # currency
+_WIDTH_TYPE = 32  # order_type
+_WIDTH_VENUE = 64
+_WIDTH_TEXT = 255
+
+_DECIMAL_LIMIT = 30  # |adjusted exponent|: 1e30 is far beyond any price, quantity or amount
+_GROUPED_NUMBER = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
+
+
+# --- field parsing ---------------------------------------------------------------------------------
+
+
+def _get(attrs: dict[str, str], name: str) -> str | None:
+    """The attribute's text, ``None`` when absent or a "no value" marker."""
+    value = attrs.get(name)
+    if value is None or value in _MISSING:
+        return None
+    if value[0] <= " " or value[-1] <= " ":  # rare: strip() only when needed ("" is in _MISSING)
+        value = value.strip()
+        if value in _MISSING:
+            return None
+    return value
+
+
+def _get_ref(attrs: dict[str, str], name: str) -> str | None:
+    value = _get(attrs, name)
+    return None if value is None or value in _NO_REFERENCE else value
+
+
+def _bounded(value: str | None, field: str, width: int) -> str | None:
+    if value is not None and len(value) > width:
+        raise RecordError(field, f"is longer than {width} characters ({len(value)})")
+    return value
+
+
+def _decimal(attrs: dict[str, str], field: str, *, required: bool = False) -> Decimal | None:
+    text = _get(attrs, field)
+    if text is None:
+        if required:
+            raise RecordError(field, "is required but missing")
+        return None
+    if len(text) > 64 or "_" in text:  # Decimal() accepts "1_000"; IB never writes it
+        raise RecordError(field, f"{text[:70]!r} is not a number")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        if "," not in text or _GROUPED_NUMBER.fullmatch(text) is None:
+            raise RecordError(field, f"{text!r} is not a number") from None
+        number = Decimal(text.replace(",", ""))
+    if not number.is_finite():
+        raise RecordError(field, f"{text!r} is not a finite number")
+    if number and not -_DECIMAL_LIMIT <= number.adjusted() <= _DECIMAL_LIMIT:
+        raise RecordError(field, f"{text!r} is out of range")
+    return number
+
+
+def _digits(text: str) -> bool:
+    return text.isdigit() and text.isascii()
+
+
+class _Clock:
+    """Wall-clock Flex times of the statement's zone -> UTC, memoised (a day has few distinct times)."""
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.zone = zone
+        self.cache: dict[str, tuple[dt.datetime, bool]] = {}
+
+    def parse(self, text: str, field: str) -> tuple[dt.datetime, bool]:
+        """(UTC time, whether the text was a date alone)."""
+        hit = self.cache.get(text)
+        if hit is None:
+            hit = self._parse(text, field)
+            if len(self.cache) < 1_000_000:
+                self.cache[text] = hit
+        return hit
+
+    def _parse(self, text: str, field: str) -> tuple[dt.datetime, bool]:
+        s = text.strip()
+        if len(s) >= 10 and s[4] == "-" and s[7] == "-":  # 2022-02-15...
+            year, month, day, rest = s[0:4], s[5:7], s[8:10], s[10:]
+        else:  # 20220215...
+            year, month, day, rest = s[0:4], s[4:6], s[6:8], s[8:]
+        if not _digits(year + month + day) or len(year + month + day) != 8:
+            raise RecordError(field, f"{text!r} is not a Flex date/time (yyyyMMdd or yyyy-MM-dd, then the time)")
+        if rest[:2] == ", ":
+            rest = rest[2:]
+        elif rest[:1] in (";", ",", " ", "T"):
+            rest = rest[1:]
+        zone: dt.tzinfo = self.zone
+        date_only = not rest
+        if date_only:
+            hour = minute = second = "00"
+        else:
+            if len(rest) >= 8 and rest[2] == ":" and rest[5] == ":":  # 10:20:26
+                hour, minute, second, tail = rest[0:2], rest[3:5], rest[6:8], rest[8:]
+            else:  # 102026
+                hour, minute, second, tail = rest[0:2], rest[2:4], rest[4:6], rest[6:]
+            if not _digits(hour + minute + second) or len(hour + minute + second) != 6:
+                raise RecordError(field, f"{text!r} is not a Flex date/time (time HHmmss or HH:mm:ss)")
+            if tail:
+                zone = _offset(tail, text, field)
+        try:
+            local = dt.datetime(
+                int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=zone
+            )
+            return local.astimezone(UTC), date_only
+        except (ValueError, OverflowError) as exc:
+            raise RecordError(field, f"{text!r} is not a valid time: {exc}") from None
+
+
+def _offset(tail: str, text: str, field: str) -> dt.tzinfo:
+    """An explicit UTC offset after the time (old statements): ``Z``, ``-05:00``, ``+0100``."""
+    if tail in ("Z", "z"):
+        return UTC
+    digits = tail[1:].replace(":", "", 1)
+    if tail[0] not in "+-" or len(digits) != 4 or not _digits(digits):
+        raise RecordError(field, f"{text!r} has unexpected text after the time")
+    minutes = int(digits[:2]) * 60 + int(digits[2:])
+    if minutes >= 24 * 60:
+        raise RecordError(field, f"{text!r} has an invalid UTC offset")
+    return dt.timezone(dt.timedelta(minutes=-minutes if tail[0] == "-" else minutes))
+
+
+def _raw(element: Element) -> str:
+    # a childless copy: the row's own XML text, never its tail or (hostile) deep children
+    return tostring(Element(element.tag, element.attrib), encoding="unicode")
+
+
+# --- parsed rows -----------------------------------------------------------------------------------
+
+
+class _Exec:
+    """An EXECUTION row, parsed; identity and order-level figures are filled in later passes."""
+
+    __slots__ = (
+        "number", "element", "attrs", "account", "account_identifier", "asset_identifier", "kind",
+        "side", "quantity", "price", "time", "order_time", "trade_id", "transaction_id",
+        "transaction_number", "exec_id", "orig_trade_id", "orig_transaction_id",
+        "order_key", "remote_id", "currency", "commission", "commission_asset", "net_cash", "venue",
+        "trade_parts", "trade_identifier", "ref_identifier", "cum", "leaves", "avg",
+        "status", "derive_order", "reject",
+    )  # fmt: skip
+
+    def __init__(self, number: int, element: Element, attrs: dict[str, str]) -> None:
+        self.number = number
+        self.element = element
+        self.attrs = attrs
+        self.trade_parts: tuple[str | None, ...] = ()
+        self.trade_identifier = ""
+        self.ref_identifier: str | None = None
+        self.cum: Decimal | None = None
+        self.leaves: Decimal | None = None
+        self.avg: Decimal | None = None
+        self.status: str | None = None
+        self.derive_order = False
+        self.reject: RejectRecord | None = None
+
+
+class _OrderRow:
+    """An ORDER row, already a record (its order's quantity also drives the events' statuses)."""
+
+    __slots__ = ("record",)
+
+    def __init__(self, record: OrderRecord) -> None:
+        self.record = record
+
+
+def _before(a: _Exec, b: _Exec) -> bool:
+    """Whether row ``a`` was booked before row ``b``: IB's transactionIDs increase over time."""
+    if a.transaction_number is not None and b.transaction_number is not None:
+        return a.transaction_number < b.transaction_number
+    return a.number < b.number
+
+
+def _order_parts(attrs: dict[str, str], account: str | None) -> tuple[str | None, ...] | None:
+    order_id = _get(attrs, "ibOrderID")
+    if order_id is not None:
+        return (account, order_id)
+    brokerage_id = _get(attrs, "brokerageOrderID")
+    if brokerage_id is not None:
+        return (account, "brokerageOrderID", brokerage_id)
+    reference = _get(attrs, "orderReference")
+    if reference is not None:
+        return (account, "orderReference", reference)
+    return None
+
+
+def _side(attrs: dict[str, str], signed: Decimal | None, *, cancel: bool) -> int:
+    buy_sell = _get(attrs, "buySell")
+    sign = 0 if signed is None or not signed else (1 if signed > 0 else -1)
+    if buy_sell is not None:
+        word = buy_sell.split(" ", 1)[0].upper()
+        if word == "BUY":
+            side = 1
+        elif word == "SELL":
+            side = -1
+        else:
+            raise RecordError("buySell", f"{buy_sell!r} is not BUY, SELL, BUY (Ca.) or SELL (Ca.)")
+        if sign and not cancel and sign != side:
+            raise RecordError("buySell", f"{buy_sell!r} contradicts the sign of quantity {signed}")
+        return side
+    if not sign:
+        raise RecordError("buySell", "is missing and the quantity has no sign to tell the side")
+    return -sign if cancel else sign
+
+
+class _Reader:
+    """One read of one file: context, clock, identifiers already yielded; reads statement by statement."""
+
+    def __init__(self, context: ReaderContext) -> None:
+        self.context = context
+        self.stats = context.stats
+        self.clock = _Clock(context.timezone)
+        self.emitted: set[str] = set()
+        self.order_keys: dict[tuple[str | None, ...], str] = {}
+
+    def time(self, attrs: dict[str, str], field: str) -> dt.datetime | None:
+        text = _get(attrs, field)
+        if text is None:
+            return None
+        value, date_only = self.clock.parse(text, field)
+        if date_only:
+            self.stats["date_only_times"] += 1
+        return value
+
+    def trade_time(self, attrs: dict[str, str]) -> dt.datetime:
+        value = self.time(attrs, "dateTime")
+        if value is not None:
+            return value
+        trade_date = _get(attrs, "tradeDate")
+        if trade_date is None:
+            raise RecordError("dateTime", "is required but missing (and no tradeDate)")
+        trade_time = _get(attrs, "tradeTime")
+        text = f"{trade_date};{trade_time}" if trade_time is not None else trade_date
+        value, date_only = self.clock.parse(text, "tradeDate")
+        self.stats["time_from_trade_date"] += 1
+        if date_only:
+            self.stats["date_only_times"] += 1
+        return value
+
+    def mapped(self, attrs: dict[str, str], account: str | None) -> tuple[str | None, str]:
+        context = self.context
+        symbol = _get(attrs, "symbol")
+        if symbol is None:
+            raise RecordError("symbol", "is required but missing")
+        account_identifier = _bounded(context.account(account), "accountId", _WIDTH_TEXT)
+        asset_identifier = context.asset(symbol, _get(attrs, "conid"), _get(attrs, "isin"))
+        _bounded(asset_identifier, "symbol", _WIDTH_TEXT)
+        return account_identifier, asset_identifier
+
+    # --- rows ---
+
+    def parse_exec(self, number: int, element: Element, account: str | None) -> _Exec:
+        attrs = element.attrib
+        row = _Exec(number, element, attrs)
+        row.account = account = _get(attrs, "accountId") or account
+        transaction_type = _get(attrs, "transactionType")
+        buy_sell = attrs.get("buySell") or ""
+        notes = attrs.get("notes") or ""
+        if (
+            transaction_type in _CANCEL_TYPES
+            or buy_sell.rstrip().endswith("(Ca.)")
+            or ("Ca" in notes and "Ca" in notes.split(";"))
+        ):
+            kind = "bust"
+        elif transaction_type in _CORRECT_TYPES or _get_ref(attrs, "origTradeID") is not None:
+            kind = "correction"
+        else:
+            kind = "fill"
+        row.kind = kind
+        row.trade_id = _bounded(_get(attrs, "tradeID"), "tradeID", _WIDTH_TEXT)
+        row.transaction_id = transaction_id = _get(attrs, "transactionID")
+        row.transaction_number = (
+            int(transaction_id) if transaction_id is not None and len(transaction_id) < 20 and _digits(transaction_id)
+            else None
+        )  # fmt: skip
+        row.exec_id = _get(attrs, "ibExecID")
+        row.remote_id = row.trade_id or row.exec_id or transaction_id
+        if row.remote_id is None:
+            raise RecordError("tradeID", "is required but missing (and no transactionID or ibExecID)")
+        _bounded(row.remote_id, "tradeID" if row.trade_id else "ibExecID" if row.exec_id else "transactionID", _WIDTH_TEXT)
+        row.orig_trade_id = _get_ref(attrs, "origTradeID")
+        row.orig_transaction_id = _get_ref(attrs, "origTransactionID")
+        row.account_identifier, row.asset_identifier = self.mapped(attrs, account)
+        signed = _decimal(attrs, "quantity", required=True)
+        assert signed is not None
+        if not signed:
+            raise RecordError("quantity", "is zero")
+        row.quantity = abs(signed)
+        row.side = _side(attrs, signed, cancel=kind == "bust")
+        row.price = _decimal(attrs, "tradePrice", required=True)
+        row.time = self.trade_time(attrs)
+        row.order_time = self.time(attrs, "orderTime")
+        parts = _order_parts(attrs, account)
+        if parts is None:
+            row.order_key = None
+        else:
+            row.order_key = self.order_keys.get(parts)
+            if row.order_key is None:
+                row.order_key = self.order_keys[parts] = self.context.identifier("order", *parts)
+        row.currency = currency = _bounded(_get(attrs, "currency"), "currency", _WIDTH_SHORT)
+        ib_commission = _decimal(attrs, "ibCommission")
+        if ib_commission is None:
+            row.commission = row.commission_asset = None
+        else:
+            row.commission = -ib_commission  # IB: paid = negative cash; stored: paid = positive cost
+            row.commission_asset = _bounded(
+                _get(attrs, "ibCommissionCurrency") or currency, "ibCommissionCurrency", _WIDTH_TEXT
+            )
+        row.net_cash = _decimal(attrs, "netCash")
+        row.venue = _bounded(_get(attrs, "exchange"), "exchange", _WIDTH_VENUE)
+        # used only by the order derived from this row: checked here so that they reject the row
+        _bounded(_get(attrs, "ibOrderID"), "ibOrderID", _WIDTH_TEXT)
+        _bounded(_get(attrs, "orderReference"), "orderReference", _WIDTH_TEXT)
+        _bounded(_get(attrs, "orderType"), "orderType", _WIDTH_TYPE)
+        return row
+
+    def parse_order(self, number: int, element: Element, account: str | None) -> _OrderRow:
+        attrs = element.attrib
+        account = _get(attrs, "accountId") or account
+        parts = _order_parts(attrs, account)
+        if parts is None:
+            raise RecordError("ibOrderID", "is required but missing (and no brokerageOrderID or orderReference)")
+        account_identifier, asset_identifier = self.mapped(attrs, account)
+        signed = _decimal(attrs, "quantity")
+        side = _side(attrs, signed, cancel=False)
+        order_time = self.time(attrs, "orderTime") or self.time(attrs, "dateTime")
+        if order_time is None:
+            raise RecordError("orderTime", "is required but missing (and no dateTime)")
+        identifier = self.context.identifier("order", *parts)
+        reference = _bounded(_get(attrs, "orderReference"), "orderReference", _WIDTH_TEXT)
+        record = OrderRecord(
+            record_number=number,
+            order_time=order_time,
+            order_identifier=identifier,
+            asset_identifier=asset_identifier,
+            order_side=side,
+            account_identifier=account_identifier,
+            order_manager_identifier=self.context.manager(reference),
+            order_remote_id=_bounded(_get(attrs, "ibOrderID"), "ibOrderID", _WIDTH_TEXT),
+            client_order_id=reference,
+            order_type=_bounded(_get(attrs, "orderType"), "orderType", _WIDTH_TYPE),
+            quantity=None if signed is None else abs(signed),
+            currency=_bounded(_get(attrs, "currency"), "currency", _WIDTH_SHORT),
+            venue_metadata=attrs,
+        )
+        return _OrderRow(record)
+
+    # --- identities ---
+
+    def assign_identities(self, execs: list[_Exec]) -> list[_Exec]:
+        """Trade identifiers (with re-booking), then references of busts/corrections."""
+        identifier = self.context.identifier
+        cancelled: dict[tuple[str | None, str], list[_Exec]] = {}
+        for row in execs:
+            if row.kind == "bust" and row.orig_trade_id is not None:
+                cancelled.setdefault((row.account, row.orig_trade_id), []).append(row)
+        by_trade_id: dict[tuple[str | None, str], list[_Exec]] = {}
+        by_transaction: dict[tuple[str | None, str], _Exec] = {}
+        fills: list[_Exec] = []
+        seen: set[str] = set()
+        kept: list[_Exec] = []
+        for row in execs:
+            if row.kind != "fill":
+                continue
+            try:
+                row.trade_parts = self.fill_parts(row, cancelled, by_trade_id)
+            except RecordError as error:
+                row.reject = self.context.reject_error(row.number, error, _raw(row.element))
+                continue
+            row.trade_identifier = identifier("trade", *row.trade_parts)
+            if row.trade_identifier in seen:
+                self.stats["duplicate_rows"] += 1
+                row.kind = "duplicate"
+                continue
+            seen.add(row.trade_identifier)
+            if row.trade_id is not None:
+                by_trade_id.setdefault((row.account, row.trade_id), []).append(row)
+            if row.transaction_id is not None:
+                by_transaction[(row.account, row.transaction_id)] = row
+            fills.append(row)
+        referenced: set[str] = set()
+        for row in execs:
+            if row.kind in ("bust", "correction"):
+                try:
+                    row.trade_parts = self.own_parts(row)
+                    row.trade_identifier = identifier("trade", *row.trade_parts)
+                    if row.trade_identifier in seen:
+                        self.stats["duplicate_rows"] += 1
+                        row.kind = "duplicate"
+                        continue
+                    row.ref_identifier = self.reference(row, by_transaction, by_trade_id, fills, referenced)
+                except RecordError as error:
+                    row.reject = self.context.reject_error(row.number, error, _raw(row.element))
+                    continue
+                seen.add(row.trade_identifier)
+                referenced.add(row.ref_identifier)
+        for row in execs:
+            if row.reject is None and row.kind != "duplicate":
+                kept.append(row)
+        return kept
+
+    def fill_parts(
+        self,
+        row: _Exec,
+        cancelled: dict[tuple[str | None, str], list[_Exec]],
+        by_trade_id: dict[tuple[str | None, str], list[_Exec]],
+    ) -> tuple[str | None, ...]:
+        account, trade_id = row.account, row.trade_id
+        if trade_id is None:
+            if row.transaction_id is not None:
+                return (account, "transactionID", row.transaction_id)
+            return (account, "ibExecID", row.exec_id)
+        key = (account, trade_id)
+        cancels = cancelled.get(key)
+        earlier = by_trade_id.get(key)
+        rebooked = (cancels is not None and any(_before(cancel, row) for cancel in cancels)) or (
+            earlier is not None
+            and any(
+                (fill.transaction_id, fill.exec_id) != (row.transaction_id, row.exec_id) for fill in earlier
+            )
+        )
+        if not rebooked:
+            return key
+        tag = row.transaction_id or row.exec_id
+        if tag is None:
+            raise RecordError(
+                "transactionID",
+                f"tradeID {trade_id} is booked again (after a cancellation) and the row has no transactionID "
+                "or ibExecID to tell it from the original",
+            )
+        self.stats["rebooked_fills"] += 1
+        return (account, trade_id, "rebook", tag)
+
+    @staticmethod
+    def own_parts(row: _Exec) -> tuple[str | None, ...]:
+        if row.trade_id is not None and row.trade_id != row.orig_trade_id:
+            return (row.account, row.trade_id)
+        if row.transaction_id is not None:
+            return (row.account, "transactionID", row.transaction_id)
+        if row.exec_id is not None:
+            return (row.account, "ibExecID", row.exec_id)
+        raise RecordError("transactionID", f"is missing: nothing identifies this {row.kind} apart from its original")
+
+    def reference(
+        self,
+        row: _Exec,
+        by_transaction: dict[tuple[str | None, str], _Exec],
+        by_trade_id: dict[tuple[str | None, str], list[_Exec]],
+        fills: list[_Exec],
+        referenced: set[str],
+    ) -> str:
+        account = row.account
+        if row.orig_transaction_id is not None:
+            target = by_transaction.get((account, row.orig_transaction_id))
+            if target is not None:
+                return target.trade_identifier
+        if row.orig_trade_id is not None:
+            candidates = [f for f in by_trade_id.get((account, row.orig_trade_id), ()) if _before(f, row)]
+            if candidates:
+                latest = candidates[0]
+                for candidate in candidates[1:]:
+                    if _before(latest, candidate):
+                        latest = candidate
+                return latest.trade_identifier
+            return self.context.identifier("trade", account, row.orig_trade_id)
+        if row.orig_transaction_id is not None:
+            return self.context.identifier("trade", account, "transactionID", row.orig_transaction_id)
+        if row.kind == "bust":
+            match: _Exec | None = None
+            for fill in fills:
+                if (
+                    fill.order_key == row.order_key
+                    and fill.asset_identifier == row.asset_identifier
+                    and fill.quantity == row.quantity
+                    and fill.price == row.price
+                    and fill.trade_identifier not in referenced
+                    and _before(fill, row)
+                    and (match is None or _before(match, fill))
+                ):
+                    match = fill
+            if match is not None:
+                self.stats["ref_by_match"] += 1
+                return match.trade_identifier
+        raise RecordError(
+            "origTradeID",
+            f"is missing (and no origTransactionID): cannot tell which fill this {row.kind} refers to",
+        )
+
+    # --- order-level replay ---
+
+    def replay(self, execs: list[_Exec], order_rows: dict[str, _OrderRow]) -> None:
+        """cum/leaves/avg/status of each execution's event, and which execution derives its order."""
+        per_order: dict[str, list[_Exec]] = {}
+        for row in execs:
+            if row.order_key is None:
+                self.stats["fills_without_order"] += 1
+                continue
+            per_order.setdefault(row.order_key, []).append(row)
+        for order_key, rows in per_order.items():
+            rows.sort(key=lambda r: (r.time, r.number))
+            order_row = order_rows.get(order_key)
+            total = None if order_row is None else order_row.record.quantity
+            if order_row is None:
+                first = next((r for r in rows if r.kind == "fill"), rows[0])
+                first.derive_order = True
+            contributions: dict[str, tuple[Decimal, Decimal]] = {}
+            cum = Decimal(0)
+            notional = Decimal(0)
+            # The running totals describe the order only when the statement holds all of it: an ORDER
+            # row (IB aggregates it from these executions) and every fill a bust/correction names.
+            # Otherwise they are unknown (NULL), not a partial sum that looks like the order's.
+            known = order_row is not None
+            for row in rows:
+                quantity, price = row.quantity, row.price
+                assert price is not None
+                if row.kind == "fill":
+                    contributions[row.trade_identifier] = (quantity, price)
+                    cum += quantity
+                    notional += quantity * price
+                else:
+                    old = contributions.pop(row.ref_identifier, None) if row.ref_identifier else None
+                    if old is None:
+                        known = False
+                    else:
+                        cum -= old[0]
+                        notional -= old[0] * old[1]
+                        if row.kind == "correction":
+                            contributions[row.trade_identifier] = (quantity, price)
+                            cum += quantity
+                            notional += quantity * price
+                row.cum = cum if known else None
+                row.avg = notional / cum if known and cum > 0 else None
+                if total is not None and known:
+                    row.leaves = max(total - cum, Decimal(0))
+                    filled = cum >= total and cum > 0
+                else:
+                    filled = False
+                if row.kind == "fill":
+                    row.status = "filled" if filled else "partially_filled"
+                else:
+                    row.status = ("filled" if filled else "partially_filled" if cum > 0 else None) if known else None
+
+    # --- records ---
+
+    def records(self, row: _Exec) -> Iterator[Record]:
+        attrs = row.attrs
+        emitted = self.emitted
+        if row.trade_identifier in emitted:  # the same fact in another statement of this file
+            self.stats["duplicate_rows"] += 1
+            return
+        emitted.add(row.trade_identifier)
+        context = self.context
+        if row.derive_order and row.order_key is not None and row.order_key not in emitted:
+            emitted.add(row.order_key)
+            self.stats["derived_orders"] += 1
+            reference = _get(attrs, "orderReference")
+            yield OrderRecord(
+                record_number=row.number,
+                order_time=row.order_time or row.time,
+                order_identifier=row.order_key,
+                asset_identifier=row.asset_identifier,
+                order_side=row.side,
+                account_identifier=row.account_identifier,
+                order_manager_identifier=context.manager(reference),
+                order_remote_id=_get(attrs, "ibOrderID"),
+                client_order_id=reference,
+                order_type=_get(attrs, "orderType"),
+                currency=row.currency,
+                venue_metadata=attrs,
+            )
+        kind = row.kind
+        self.stats[_KIND_COUNTER[kind]] += 1
+        yield TradeRecord(
+            record_number=row.number,
+            trade_time=row.time,
+            trade_identifier=row.trade_identifier,
+            asset_identifier=row.asset_identifier,
+            trade_side=row.side,
+            quantity=row.quantity,
+            order_identifier=row.order_key,
+            account_identifier=row.account_identifier,
+            trade_remote_id=row.remote_id,
+            price=row.price,
+            currency=row.currency,
+            commission=row.commission,
+            commission_asset_identifier=row.commission_asset,
+            settlement_cost=row.net_cash,
+            settlement_asset_identifier=None if row.net_cash is None else row.currency,
+            liquidity=None,
+            venue=row.venue,
+            trade_kind=kind,
+            ref_trade_identifier=row.ref_identifier,
+            venue_metadata=attrs,
+        )
+        if row.order_key is None:
+            return
+        event_identifier = context.identifier("event", *row.trade_parts)
+        emitted.add(event_identifier)
+        self.stats["events"] += 1
+        if kind == "fill":
+            event_type = row.status or "partially_filled"
+            reason = None
+        else:
+            event_type = "trade_cancel" if kind == "bust" else "trade_correct"
+            original = row.orig_trade_id or row.orig_transaction_id
+            reason = f"{_get(attrs, 'transactionType') or kind} of trade {original}" if original else None
+        yield OrderEventRecord(
+            record_number=row.number,
+            event_time=row.time,
+            event_identifier=event_identifier,
+            order_identifier=row.order_key,
+            asset_identifier=row.asset_identifier,
+            event_type=event_type,
+            account_identifier=row.account_identifier,
+            order_status=row.status,
+            cum_quantity=row.cum,
+            leaves_quantity=row.leaves,
+            avg_price=row.avg,
+            reason=reason,
+            event_metadata=attrs,
+        )
+
+    def read_statement(self, statement: Element, rows: list[tuple[int, Element]]) -> Iterator[Record]:
+        context = self.context
+        stats = self.stats
+        stats["statements"] += 1
+        account = _get(statement.attrib, "accountId")
+        items: list[_Exec | _OrderRow | RejectRecord] = []
+        execs: list[_Exec] = []
+        order_rows: dict[str, _OrderRow] = {}
+        for number, element in rows:
+            stats["rows"] += 1
+            attrs = element.attrib
+            level = attrs.get("levelOfDetail")
+            level = _DEFAULT_LEVEL.get(element.tag) if level is None else level.strip().upper()
+            try:
+                if level == "EXECUTION":
+                    row = self.parse_exec(number, element, account)
+                    execs.append(row)
+                    items.append(row)
+                elif level == "ORDER":
+                    order = self.parse_order(number, element, account)
+                    stats["order_rows"] += 1
+                    order_rows.setdefault(order.record.order_identifier, order)
+                    items.append(order)
+                elif level:
+                    stats[f"skipped_{level.lower()[:40]}"] += 1
+                else:
+                    stats["skipped_unknown_row"] += 1
+            except RecordError as error:
+                items.append(context.reject_error(number, error, _raw(element)))
+        kept = self.assign_identities(execs)
+        self.replay(kept, order_rows)
+        for item in items:
+            if isinstance(item, _Exec):
+                if item.reject is not None:
+                    yield item.reject
+                elif item.kind != "duplicate":
+                    yield from self.records(item)
+            elif isinstance(item, _OrderRow):
+                identifier = item.record.order_identifier
+                if identifier in self.emitted:
+                    stats["duplicate_rows"] += 1
+                    continue
+                self.emitted.add(identifier)
+                yield item.record
+            else:
+                yield item
+
+
+# --- document --------------------------------------------------------------------------------------
+
+
+def _parse_document(data: bytes, uri: str) -> Element:
+    try:
+        root = SafeElementTree.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except Exception as exc:  # noqa: BLE001 - expat, defusedxml and codec errors alike mean "unreadable"
+        name = type(exc).__name__
+        if name in ("DTDForbidden", "EntitiesForbidden", "ExternalReferenceForbidden"):
+            reason = f"refused a DTD/entity declaration ({name}); Flex statements have none (entity expansion?)"
+        else:
+            reason = f"not well-formed XML: {exc}"
+        raise ExtractUnreadable(uri, reason) from None
+    if root.tag != "FlexQueryResponse":
+        hint = " (IB's error answer, not a statement)" if root.tag == "FlexStatementResponse" else ""
+        raise ExtractUnreadable(uri, f"root element is <{root.tag[:80]}>{hint}, expected <FlexQueryResponse>")
+    return root
+
+
+def read(data: bytes, context: ReaderContext) -> Iterator[Record]:
+    """Records of a Flex Query XML document (see the module docstring)."""
+    root = _parse_document(data, context.uri)
+    containers = [child for child in root if child.tag == "FlexStatements"]
+    if not containers:
+        raise ExtractUnreadable(context.uri, "<FlexQueryResponse> has no <FlexStatements>")
+    # number every row first: the whole document is known good before anything is yielded
+    statements: list[tuple[Element, list[tuple[int, Element]]]] = []
+    number = 0
+    for container in containers:
+        for statement in container:
+            if statement.tag != "FlexStatement":
+                continue
+            rows: list[tuple[int, Element]] = []
+            for section in statement:
+                if section.tag != "Trades":
+                    continue
+                for element in section:
+                    number += 1
+                    rows.append((number, element))
+            statements.append((statement, rows))
+    reader = _Reader(context)
+    for statement, rows in statements:
+        yield from reader.read_statement(statement, rows)

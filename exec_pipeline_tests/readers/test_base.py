@@ -1,0 +1,38 @@
+"""The identifier rule every reader shares, against the standard library's uuid5."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from exec_pipeline.readers.base import IDENTIFIER_NAMESPACE, ReaderContext, make_identifier
+from exec_pipeline.readers.catalogue import SourceConfig
+
+
+def reference(source: str, kind: str, *parts: Any) -> str:
+    return str(uuid.uuid5(IDENTIFIER_NAMESPACE, "\x1f".join((source, kind, *("" if p is None else str(p) for p in parts)))))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    source=st.text(min_size=1, max_size=10),
+    kind=st.sampled_from(["order", "trade", "event"]),
+    parts=st.lists(st.one_of(st.none(), st.text(max_size=12), st.integers(), st.decimals(allow_nan=False)), max_size=6),
+)
+def test_identifiers_are_uuid5_of_source_kind_and_parts(source: str, kind: str, parts: list[Any]) -> None:
+    expected = reference(source, kind, *parts)
+    assert make_identifier(source, kind, *parts) == expected
+    context = ReaderContext(source=source, config=SourceConfig(format="csv"), uri="memory://x")
+    assert context.identifier(kind, *parts) == expected
+    assert context.identifier_for(kind)(*parts) == expected
+
+
+def test_identifiers_depend_on_every_part_and_its_position():
+    assert make_identifier("fixgw", "trade", "A", "") != make_identifier("fixgw", "trade", "", "A")
+    assert make_identifier("fixgw", "trade", "A") != make_identifier("ibkr", "trade", "A")
+    assert make_identifier("fixgw", "trade", Decimal("1.0")) != make_identifier("fixgw", "trade", Decimal("1"))
+    assert uuid.UUID(make_identifier("fixgw", "order")).version == 5

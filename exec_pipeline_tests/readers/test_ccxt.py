@@ -1,0 +1,720 @@
+"""The ``ccxt`` reader, with ccxt itself as the oracle.
+
+Raw exchange responses (as the Binance, Kraken and Bybit APIs document them) go through ccxt's own
+``parse_order`` / ``parse_trade`` offline (markets set by hand, no network); the unified output is
+serialised with ``json.dumps`` as a user would save it, read back by the reader, and compared with
+what ccxt produced.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import json
+from collections import Counter
+from decimal import Decimal
+from typing import Any
+
+import ccxt
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from exec_pipeline.data_nodes.execution import (
+    ExtractFacts,
+    OrderEventRecord,
+    OrderEvents,
+    OrderRecord,
+    Orders,
+    RejectRecord,
+    TradeRecord,
+    Trades,
+    publish_partition,
+)
+from exec_pipeline.models.execution import EVENT_TYPES, LIQUIDITY, ORDER_STATUSES, TRADE_KINDS
+from exec_pipeline.readers import READERS
+from exec_pipeline.readers import ccxt as reader
+from exec_pipeline.readers.base import ExtractUnreadable, ReaderContext, make_identifier
+from exec_pipeline.readers.catalogue import SourceConfig
+
+SOURCE = "binance_spot"
+ACCOUNT = "00000000-0000-0000-0000-0000000000aa"
+
+
+# --- ccxt offline --------------------------------------------------------------------------------
+
+
+def _market(market_id: str, symbol: str, base: str, quote: str, **extra: Any) -> dict[str, Any]:
+    """A complete ccxt market structure (what load_markets would build), for offline parsing."""
+    market = {
+        "id": market_id, "symbol": symbol, "base": base, "quote": quote, "baseId": base, "quoteId": quote,
+        "settle": None, "settleId": None, "type": "spot", "spot": True, "margin": False, "swap": False,
+        "future": False, "option": False, "index": None, "active": True, "contract": False, "linear": None,
+        "inverse": None, "subType": None, "taker": 0.001, "maker": 0.001, "contractSize": None, "expiry": None,
+        "expiryDatetime": None, "strike": None, "optionType": None,
+        "precision": {"amount": 1e-8, "price": 1e-8},
+        "limits": {k: {"min": None, "max": None} for k in ("amount", "price", "cost", "leverage")},
+        "marginModes": {"cross": None, "isolated": None}, "created": None, "info": {},
+    }  # fmt: skip
+    market.update(extra)
+    return market
+
+
+def binance() -> ccxt.binance:
+    exchange = ccxt.binance()
+    exchange.set_markets(
+        [
+            _market("BTCUSDT", "BTC/USDT", "BTC", "USDT"),
+            _market("ETHBTC", "ETH/BTC", "ETH", "BTC"),
+            _market("BNBUSDT", "BNB/USDT", "BNB", "USDT"),
+        ]
+    )
+    return exchange
+
+
+def kraken() -> ccxt.kraken:
+    exchange = ccxt.kraken()
+    markets = [
+        _market("XXBTZUSD", "BTC/USD", "BTC", "USD", baseId="XXBT", quoteId="ZUSD", altname="XBTUSD"),
+        _market("XETHZUSD", "ETH/USD", "ETH", "USD", baseId="XETH", quoteId="ZUSD", altname="ETHUSD"),
+    ]
+    exchange.set_markets(markets)
+    exchange.options["marketsByAltname"] = exchange.index_by(markets, "altname")  # as fetch_markets does
+    return exchange
+
+
+def bybit() -> ccxt.bybit:
+    exchange = ccxt.bybit()
+    exchange.set_markets([_market("BTCUSDT", "BTC/USDT", "BTC", "USDT")])
+    return exchange
+
+
+# --- raw exchange responses (shapes from the exchanges' API documentation) ---------------------------
+
+
+def _binance_order(order_id: int, status: str, side: str, kind: str, qty: str, executed: str, quote_qty: str,
+                   price: str, time: int, update: int, client: str, tif: str = "GTC") -> dict[str, Any]:
+    return {
+        "symbol": "BTCUSDT", "orderId": order_id, "orderListId": -1, "clientOrderId": client, "price": price,
+        "origQty": qty, "executedQty": executed, "cummulativeQuoteQty": quote_qty, "status": status,
+        "timeInForce": tif, "type": kind, "side": side, "stopPrice": "0.00000000", "icebergQty": "0.00000000",
+        "time": time, "updateTime": update, "isWorking": True, "workingTime": time,
+        "origQuoteOrderQty": "0.000000", "selfTradePreventionMode": "EXPIRE_MAKER",
+    }  # fmt: skip
+
+
+BINANCE_ORDERS = [
+    # partially filled limit sell, still open
+    _binance_order(28, "PARTIALLY_FILLED", "SELL", "LIMIT", "10.00000000", "4.00000000", "160000.00000000",
+                   "40000.00000000", 1704447000000, 1704447060000, "alpha/6gCrw2kRUAF9CvJDGP16IP"),
+    # filled market buy
+    _binance_order(29, "FILLED", "BUY", "MARKET", "0.50000000", "0.50000000", "20101.50000000",
+                   "0.00000000", 1704447100000, 1704447100123, "alpha/mkt-1"),
+    # canceled, nothing filled
+    _binance_order(30, "CANCELED", "BUY", "LIMIT", "1.00000000", "0.00000000", "0.00000000",
+                   "39000.00000000", 1704447200000, 1704447500000, "beta/c-30"),
+    # canceled after a partial fill
+    _binance_order(31, "CANCELED", "SELL", "LIMIT", "2.00000000", "0.75000000", "30187.50000000",
+                   "40250.00000000", 1704447300000, 1704447800000, "beta/c-31"),
+    # IOC expired
+    _binance_order(32, "EXPIRED", "BUY", "LIMIT", "3.00000000", "0.00000000", "0.00000000",
+                   "38000.00000000", 1704447400000, 1704447400001, "alpha/ioc-32", tif="IOC"),
+    # rejected
+    _binance_order(33, "REJECTED", "BUY", "LIMIT", "100.00000000", "0.00000000", "0.00000000",
+                   "40000.00000000", 1704447450000, 1704447450000, "alpha/rej-33"),
+    # new, open, unfilled
+    _binance_order(34, "NEW", "BUY", "LIMIT", "0.10000000", "0.00000000", "0.00000000",
+                   "39500.10000000", 1704447460000, 1704447460000, "nomanager"),
+]  # fmt: skip
+
+
+def _binance_trade(trade_id: int, order_id: int, price: str, qty: str, quote_qty: str, commission: str,
+                   asset: str, time: int, buyer: bool, maker: bool, symbol: str = "BTCUSDT") -> dict[str, Any]:
+    return {
+        "symbol": symbol, "id": trade_id, "orderId": order_id, "orderListId": -1, "price": price, "qty": qty,
+        "quoteQty": quote_qty, "commission": commission, "commissionAsset": asset, "time": time,
+        "isBuyer": buyer, "isMaker": maker, "isBestMatch": True,
+    }  # fmt: skip
+
+
+BINANCE_TRADES = [
+    # the two fills of order 28 (sell): fee in BNB, then a maker rebate (negative fee)
+    _binance_trade(28457, 28, "40000.00000000", "2.50000000", "100000.00000000", "0.00012345", "BNB",
+                   1704447010000, False, False),
+    _binance_trade(28458, 28, "40000.00000000", "1.50000000", "60000.00000000", "-0.00300000", "USDT",
+                   1704447060000, False, True),
+    # the market buy 29: fee in BTC
+    _binance_trade(28459, 29, "40203.00000000", "0.50000000", "20101.50000000", "0.00050000", "BTC",
+                   1704447100123, True, False),
+    # order 31's partial fill
+    _binance_trade(28460, 31, "40250.00000000", "0.75000000", "30187.50000000", "30.18750000", "USDT",
+                   1704447350000, False, True),
+]  # fmt: skip
+
+KRAKEN_ORDERS = [
+    {"id": "OQCLML-BW3P3-BUCMWZ", "refid": None, "userref": 0, "status": "closed", "reason": None,
+     "opentm": 1688665496.7808, "closetm": 1688665499.1922, "starttm": 0, "expiretm": 0,
+     "descr": {"pair": "XBTUSD", "type": "buy", "ordertype": "limit", "price": "27500.0", "price2": "0",
+               "leverage": "none", "order": "buy 1.25000000 XBTUSD @ limit 27500.0", "close": ""},
+     "vol": "1.25000000", "vol_exec": "1.25000000", "cost": "34375.0", "fee": "26.2", "price": "27500.0",
+     "stopprice": "0.00000", "limitprice": "0.00000", "misc": "", "oflags": "fciq",
+     "trades": ["TCWJEG-FL4SZ-3FKGH6"]},
+    {"id": "OB5VMB-B4U2U-DK2WRW", "refid": None, "userref": 120, "status": "canceled", "reason": "User requested",
+     "opentm": 1688148493.7708, "closetm": 1688148610.0482, "starttm": 0, "expiretm": 0,
+     "descr": {"pair": "ETHUSD", "type": "sell", "ordertype": "limit", "price": "1900.00", "price2": "0",
+               "leverage": "none", "order": "sell 2.00000000 ETHUSD @ limit 1900.00", "close": ""},
+     "vol": "2.00000000", "vol_exec": "0.00000000", "cost": "0.00000", "fee": "0.00000", "price": "0.00000",
+     "stopprice": "0.00000", "limitprice": "0.00000", "misc": "", "oflags": "fciq"},
+]  # fmt: skip
+
+KRAKEN_TRADES = [
+    {"id": "TCWJEG-FL4SZ-3FKGH6", "ordertxid": "OQCLML-BW3P3-BUCMWZ", "postxid": "TKH2SE-M7IF5-CFI7LT",
+     "pair": "XXBTZUSD", "time": 1688665499.1922, "type": "buy", "ordertype": "limit", "price": "27500.00000",
+     "cost": "34375.00000", "fee": "-5.50000", "vol": "1.25000000", "margin": "0.00000", "misc": "",
+     "trade_id": 93748276, "maker": True},
+]  # fmt: skip
+
+BYBIT_PARTIALLY_FILLED_CANCELED = {
+    "orderId": "1321003749386327552", "orderLinkId": "gamma/post-only-1", "blockTradeId": "", "symbol": "BTCUSDT",
+    "price": "30000", "qty": "0.1", "side": "Buy", "isLeverage": "0", "positionIdx": 0,
+    "orderStatus": "PartiallyFilledCanceled", "cancelType": "UNKNOWN", "rejectReason": "EC_NoError",
+    "avgPrice": "29999", "leavesQty": "0", "leavesValue": "0", "cumExecQty": "0.04", "cumExecValue": "1199.96",
+    "cumExecFee": "0.00004", "timeInForce": "PostOnly", "orderType": "Limit", "stopOrderType": "", "orderIv": "",
+    "triggerPrice": "0.00", "takeProfit": "0.00", "stopLoss": "0.00", "tpTriggerBy": "", "slTriggerBy": "",
+    "triggerDirection": 0, "triggerBy": "", "lastPriceOnCreated": "", "reduceOnly": False,
+    "closeOnTrigger": False, "smpType": "None", "smpGroup": 0, "smpOrderId": "", "tpslMode": "",
+    "tpLimitPrice": "", "slLimitPrice": "", "placeType": "", "createdTime": "1684738540559",
+    "updatedTime": "1684738540561",
+}  # fmt: skip
+
+
+def binance_orders() -> list[dict[str, Any]]:
+    exchange = binance()
+    return exchange.parse_orders(copy.deepcopy(BINANCE_ORDERS), exchange.market("BTC/USDT"))
+
+
+def binance_trades() -> list[dict[str, Any]]:
+    exchange = binance()
+    return exchange.parse_trades(copy.deepcopy(BINANCE_TRADES), exchange.market("BTC/USDT"))
+
+
+def kraken_orders() -> list[dict[str, Any]]:
+    exchange = kraken()
+    raws = copy.deepcopy(KRAKEN_ORDERS)
+    markets = [exchange.market("BTC/USD"), exchange.market("ETH/USD")]
+    return [exchange.parse_order(raw, market) for raw, market in zip(raws, markets, strict=True)]
+
+
+def kraken_trades() -> list[dict[str, Any]]:
+    exchange = kraken()
+    return [exchange.parse_trade(raw) for raw in copy.deepcopy(KRAKEN_TRADES)]
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+
+
+def config(**extra: Any) -> SourceConfig:
+    return SourceConfig(format="ccxt", manager_pattern=r"^(?P<manager>[a-z]+)/", **extra)
+
+
+def context(**extra: Any) -> ReaderContext:
+    return ReaderContext(source=SOURCE, config=config(**extra), uri="memory://file.json")
+
+
+def dumps(document: Any) -> bytes:
+    return json.dumps(document).encode()
+
+
+def read(document: Any, ctx: ReaderContext | None = None) -> list[Any]:
+    data = document if isinstance(document, bytes) else dumps(document)
+    records = list(reader.read(data, ctx or context()))
+    check_contract(records)
+    return records
+
+
+def of(records: list[Any], kind: type) -> list[Any]:
+    return [r for r in records if type(r) is kind]
+
+
+def exact(value: Any) -> Decimal | None:
+    """ccxt's number as the exact decimal its JSON text spells (json.dumps writes repr(float))."""
+    if value is None:
+        return None
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+
+
+def at_millis(millis: int) -> dt.datetime:
+    return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(milliseconds=millis)
+
+
+def check_contract(records: list[Any]) -> None:
+    """What the warehouse will demand of every record."""
+    for record in records:
+        assert type(record) in (OrderRecord, OrderEventRecord, TradeRecord, RejectRecord)
+        if type(record) is RejectRecord:
+            assert isinstance(record.record_number, int) and record.reason
+            assert record.raw_record is None or isinstance(record.raw_record, str)
+            continue
+        assert isinstance(record.record_number, int) and record.record_number >= 1
+        for name, value in record._asdict().items():
+            if name.endswith("_time") and value is not None:
+                assert value.tzinfo is not None and value.utcoffset() == dt.timedelta(0), (name, value)
+            if isinstance(value, float):
+                raise AssertionError(f"{name} is a float")
+            if isinstance(value, Decimal):
+                assert value.is_finite()
+            if isinstance(value, str):
+                assert value == value.strip() and value != "", (name, value)
+        metadata = record.venue_metadata if type(record) is not OrderEventRecord else record.event_metadata
+        json.dumps(metadata, default=str).encode("utf-8")
+        if type(record) is OrderRecord:
+            assert record.order_side in (1, -1)
+        elif type(record) is OrderEventRecord:
+            assert record.event_type in EVENT_TYPES
+            assert record.order_status is None or record.order_status in ORDER_STATUSES
+        else:
+            assert record.trade_side in (1, -1) and record.quantity > 0
+            assert record.trade_kind in TRADE_KINDS and record.liquidity in (None, *LIQUIDITY)
+            assert (record.trade_kind == "fill") == (record.ref_trade_identifier is None)
+
+
+# --- the identifier shortcut ------------------------------------------------------------------------
+
+
+def test_registered() -> None:
+    assert READERS["ccxt"].read is reader.read and READERS["ccxt"].version == reader.VERSION
+
+
+# --- golden: Binance --------------------------------------------------------------------------------
+
+
+def test_binance_orders_agree_with_ccxt() -> None:
+    unified = binance_orders()
+    records = read({"orders": unified})
+    orders, events = of(records, OrderRecord), of(records, OrderEventRecord)
+    assert len(orders) == len(events) == len(BINANCE_ORDERS) and not of(records, RejectRecord)
+    for number, (source, order, event) in enumerate(zip(unified, orders, events, strict=True), start=1):
+        assert order.record_number == event.record_number == number
+        assert order.order_remote_id == source["id"] == str(BINANCE_ORDERS[number - 1]["orderId"])
+        assert order.order_identifier == event.order_identifier == make_identifier(SOURCE, "order", "BTC/USDT", source["id"])
+        assert order.order_time == at_millis(source["timestamp"])
+        assert order.order_side == (1 if source["side"] == "buy" else -1)
+        assert order.quantity == exact(source["amount"])
+        assert order.client_order_id == source["clientOrderId"]
+        assert order.order_type == source["type"] and order.time_in_force == source["timeInForce"]
+        assert order.currency == "USDT" and order.asset_identifier == f"{SOURCE}:BTC/USDT"
+        assert order.venue_metadata["info"] == json.loads(json.dumps(source["info"]))
+        assert event.cum_quantity == exact(source["filled"])
+        assert event.leaves_quantity == exact(source["remaining"])
+        assert event.avg_price == exact(source["average"])
+        moments = [source[k] for k in ("timestamp", "lastTradeTimestamp", "lastUpdateTimestamp") if source.get(k)]
+        assert event.event_time == at_millis(max(moments))
+    by_remote = {o.order_remote_id: (o, e) for o, e in zip(orders, events, strict=True)}
+    expected = {
+        "28": ("partially_filled", "partially_filled"),
+        "29": ("filled", "filled"),
+        "30": ("canceled", "canceled"),
+        "31": ("canceled", "canceled"),
+        "32": ("expired", "expired"),
+        "33": ("rejected", "rejected"),
+        "34": ("new", "new"),
+    }
+    assert {k: (e.event_type, e.order_status) for k, (_, e) in by_remote.items()} == expected
+    # user-visible details
+    assert by_remote["28"][1].cum_quantity == Decimal("4") and by_remote["28"][1].leaves_quantity == Decimal("6")
+    assert by_remote["31"][1].cum_quantity == Decimal("0.75")
+    assert by_remote["29"][0].limit_price is None  # market order: ccxt's price is the average
+    assert by_remote["28"][0].limit_price == Decimal("40000")
+    assert by_remote["34"][0].limit_price == Decimal("39500.1")
+    assert by_remote["32"][0].time_in_force == "IOC"
+    managers = {k: o.order_manager_identifier for k, (o, _) in by_remote.items()}
+    assert managers["28"] == "alpha" and managers["30"] == "beta" and managers["34"] is None
+
+
+def test_binance_trades_agree_with_ccxt_and_join_their_orders() -> None:
+    unified = binance_trades()
+    orders = of(read({"orders": binance_orders()}), OrderRecord)
+    records = read({"trades": unified})
+    trades = of(records, TradeRecord)
+    assert len(trades) == len(records) == len(BINANCE_TRADES)
+    order_ids = {o.order_remote_id: o.order_identifier for o in orders}
+    for source, trade in zip(unified, trades, strict=True):
+        assert trade.trade_remote_id == source["id"]
+        assert trade.trade_identifier == make_identifier(SOURCE, "trade", "BTC/USDT", source["id"])
+        assert trade.order_identifier == order_ids[source["order"]]
+        assert trade.trade_time == at_millis(source["timestamp"])
+        assert trade.trade_side == (1 if source["side"] == "buy" else -1)
+        assert trade.quantity == exact(source["amount"]) and trade.price == exact(source["price"])
+        assert trade.commission == exact(source["fee"]["cost"])
+        assert trade.commission_asset_identifier == source["fee"]["currency"]
+        assert trade.liquidity == source["takerOrMaker"]
+        assert trade.currency == "USDT" and trade.settlement_asset_identifier == "USDT"
+        assert trade.settlement_cost == exact(source["cost"]) * (-1 if source["side"] == "buy" else 1)
+        assert trade.trade_kind == "fill"
+    bnb, rebate, btc_fee, _ = trades
+    assert (bnb.commission, bnb.commission_asset_identifier) == (Decimal("0.00012345"), "BNB")
+    assert (rebate.commission, rebate.liquidity) == (Decimal("-0.003"), "maker")
+    assert btc_fee.commission_asset_identifier == "BTC" and btc_fee.trade_side == 1
+    # the fills of order 28 add up to its filled quantity
+    assert sum(t.quantity for t in trades if t.order_identifier == order_ids["28"]) == Decimal("4")
+
+
+def test_fee_currency_maps_through_the_catalogue() -> None:
+    ctx = context(assets={"BNB": "bnb-coin", "BTC/USDT": "btc-usdt-spot"})
+    trades = of(read({"trades": binance_trades()}, ctx), TradeRecord)
+    assert trades[0].commission_asset_identifier == "bnb-coin"
+    assert {t.asset_identifier for t in trades} == {"btc-usdt-spot"}
+    assert not ctx.unmapped_assets
+
+
+def test_bare_lists_read_like_the_object_form() -> None:
+    orders, trades = binance_orders(), binance_trades()
+    from_object = read({"orders": orders, "trades": trades})
+    from_lists = read(orders) + read(trades)
+    key = lambda r: r._replace(record_number=0)  # noqa: E731 - positions differ, facts must not
+    assert sorted(map(repr, map(key, from_object))) == sorted(map(repr, map(key, from_lists)))
+    # a mixed list is classified element by element
+    mixed = read([trades[0], orders[0], trades[1]])
+    assert [type(r).__name__ for r in mixed] == ["TradeRecord", "OrderRecord", "OrderEventRecord", "TradeRecord"]
+    assert [r.record_number for r in mixed] == [1, 2, 2, 3]
+
+
+def test_record_numbers_follow_the_document_order() -> None:
+    records = read({"trades": binance_trades()[:2], "orders": binance_orders()[:1]})
+    assert [(type(r).__name__, r.record_number) for r in records] == [
+        ("TradeRecord", 1),
+        ("TradeRecord", 2),
+        ("OrderRecord", 3),
+        ("OrderEventRecord", 3),
+    ]
+
+
+# --- golden: Kraken and Bybit -------------------------------------------------------------------------
+
+
+def test_kraken_orders_and_trades_agree_with_ccxt() -> None:
+    orders_src, trades_src = kraken_orders(), kraken_trades()
+    assert isinstance(orders_src[0]["fee"]["cost"], str)  # ccxt leaves Kraken's order fee as text
+    ctx = ReaderContext(source="kraken", config=SourceConfig(format="ccxt"), uri="memory://k.json")
+    records = read({"exchange": "kraken", "orders": orders_src, "trades": trades_src}, ctx)
+    orders, events, trades = of(records, OrderRecord), of(records, OrderEventRecord), of(records, TradeRecord)
+    assert [o.order_remote_id for o in orders] == [o["id"] for o in orders_src]
+    assert [o.asset_identifier for o in orders] == ["kraken:BTC/USD", "kraken:ETH/USD"]
+    assert [(e.event_type, e.order_status) for e in events] == [("filled", "filled"), ("canceled", "canceled")]
+    for source, order, event in zip(orders_src, orders, events, strict=True):
+        assert order.quantity == exact(source["amount"]) and order.order_side == (1 if source["side"] == "buy" else -1)
+        assert order.order_time == at_millis(source["timestamp"])
+        assert event.cum_quantity == exact(source["filled"]) and event.avg_price == exact(source["average"])
+        assert event.event_time == at_millis(source["lastUpdateTimestamp"])
+        assert order.currency == "USD"
+    # the order's embedded trade list (bare ids) is not read as fills; the trade is
+    assert ctx.stats["order_embedded_trades_ignored"] == 1
+    (trade,) = trades
+    assert trade.order_identifier == orders[0].order_identifier
+    assert trade.commission == exact(trades_src[0]["fee"]["cost"]) == Decimal("-5.5")  # a rebate keeps its sign
+    assert trade.commission_asset_identifier == "USD" and trade.liquidity == "maker"
+    assert trade.quantity == Decimal("1.25") and trade.price == Decimal("27500")
+    assert trade.trade_time == at_millis(trades_src[0]["timestamp"])
+    assert trade.venue == "kraken"
+
+
+def test_bybit_closed_with_partial_fill_is_a_cancel() -> None:
+    exchange = bybit()
+    unified = exchange.parse_order(copy.deepcopy(BYBIT_PARTIALLY_FILLED_CANCELED), exchange.market("BTC/USDT"))
+    assert unified["status"] == "closed" and unified["filled"] < unified["amount"]
+    ctx = context()
+    order, event = read([unified], ctx)
+    assert (event.event_type, event.order_status) == ("canceled", "canceled")
+    assert event.cum_quantity == exact(unified["filled"]) == Decimal("0.04")
+    assert "closed with filled 0.04 < amount 0.1" in event.reason
+    assert order.order_manager_identifier == "gamma" and order.time_in_force == unified["timeInForce"]
+    assert ctx.stats["closed_partially_filled"] == 1
+
+
+# --- snapshots, duplicates, identifiers ------------------------------------------------------------
+
+
+def _snapshot(executed: str, status: str, update: int) -> dict[str, Any]:
+    raw = _binance_order(28, status, "SELL", "LIMIT", "10.00000000", executed, "0", "40000.00000000",
+                         1704447000000, update, "alpha/x")  # fmt: skip
+    exchange = binance()
+    return exchange.parse_order(raw, exchange.market("BTC/USDT"))
+
+
+def test_same_snapshot_is_the_same_event_and_a_later_one_is_new() -> None:
+    first, again, later = (
+        _snapshot("4.00000000", "PARTIALLY_FILLED", 1704447060000),
+        _snapshot("4.00000000", "PARTIALLY_FILLED", 1704447060000),
+        _snapshot("10.00000000", "FILLED", 1704447090000),
+    )
+    ctx = context()
+    records = read({"orders": [first, again, later]}, ctx)
+    orders, events = of(records, OrderRecord), of(records, OrderEventRecord)
+    assert len(orders) == 1 and orders[0].record_number == 1
+    assert [(e.event_type, e.cum_quantity, e.record_number) for e in events] == [
+        ("partially_filled", Decimal("4"), 1),
+        ("filled", Decimal("10"), 3),
+    ]
+    assert ctx.stats["duplicate_order_snapshot"] == 1
+    # another file, another day: the same snapshot has the same identifiers
+    day2 = read([later])
+    assert day2[0].order_identifier == orders[0].order_identifier
+    assert day2[1].event_identifier == events[1].event_identifier
+    # the identifier ignores how the number was written (4 vs 4.0 vs "4.00")
+    written_differently = dict(first, filled="4.00")
+    assert of(read([written_differently]), OrderEventRecord)[0].event_identifier == events[0].event_identifier
+
+
+def test_same_trade_twice_is_read_once_and_symbols_scope_ids() -> None:
+    trades = binance_trades()
+    eth = binance().parse_trade(
+        _binance_trade(28457, 28, "0.05", "1", "0.05", "0.001", "BNB", 1704447010000, True, False, symbol="ETHBTC")
+    )
+    ctx = context()
+    records = read([trades[0], trades[0], eth], ctx)
+    assert len(records) == 2 and ctx.stats["duplicate_trade"] == 1
+    # Binance numbers trades per symbol: the same id on another market is another trade
+    assert records[0].trade_remote_id == records[1].trade_remote_id == "28457"
+    assert records[0].trade_identifier != records[1].trade_identifier
+    assert records[1].currency == "BTC" and records[1].asset_identifier == f"{SOURCE}:ETH/BTC"
+
+
+def test_multi_currency_fees_keep_the_first_and_all_in_metadata() -> None:
+    exchange = binance()
+    unified = exchange.safe_trade(
+        {
+            "id": "77", "order": "28", "symbol": "BTC/USDT", "side": "buy", "amount": "1", "price": "40000",
+            "timestamp": 1704447010000, "takerOrMaker": "taker", "info": {},
+            "fees": [{"cost": "0.1", "currency": "BNB"}, {"cost": "0.2", "currency": "USDT"},
+                     {"cost": "0.05", "currency": "BNB"}],
+        }  # fmt: skip
+    )
+    ctx = context()
+    (trade,) = read([unified], ctx)
+    assert unified["fee"]["cost"] is None and len(unified["fees"]) == 2  # ccxt merged per currency
+    assert (trade.commission, trade.commission_asset_identifier) == (exact(unified["fees"][0]["cost"]), "BNB")
+    assert [f["currency"] for f in trade.venue_metadata["fees"]] == ["BNB", "USDT"]
+    assert ctx.stats["multi_currency_fees"] == 1
+    # several fees in one currency add up
+    same = dict(unified, fees=[{"cost": "0.1", "currency": "BNB"}, {"cost": "0.05", "currency": "BNB"}])
+    assert read([same])[0].commission == Decimal("0.15")
+
+
+def test_accounts_from_record_file_or_default() -> None:
+    trade = binance_trades()[0]
+    ctx = context(accounts={"sub-1": ACCOUNT}, default_account="main-account")
+    records = read(
+        {"account": "sub-2", "trades": [dict(trade, account="sub-1"), dict(trade, id="1", account=None), dict(trade, id="2")]},
+        ctx,
+    )
+    assert [r.account_identifier for r in records] == [ACCOUNT, f"{SOURCE}:sub-2", f"{SOURCE}:sub-2"]
+    assert read([trade], ctx)[0].account_identifier == "main-account"
+    assert ctx.unmapped_accounts == Counter({"sub-2": 2})
+
+
+def test_datetime_is_read_when_timestamp_is_missing() -> None:
+    trade = dict(binance_trades()[0], timestamp=None, datetime="2024-01-05T09:30:10.123456+01:00")
+    (record,) = read([trade])
+    assert record.trade_time == dt.datetime(2024, 1, 5, 8, 30, 10, 123456, tzinfo=dt.UTC)
+
+
+def test_numbers_are_exact_decimals_from_the_json_text() -> None:
+    text = (
+        b'[{"id": "9", "order": "1", "symbol": "BTC/USDT", "side": "sell", "timestamp": 1704447010000,'
+        b' "takerOrMaker": "maker", "amount": 0.1000000000000000000000001, "price": 12345678901234567890.123456789,'
+        b' "cost": 1e-7, "fee": {"cost": "-0.00000001", "currency": "USDT"}}]'
+    )
+    (trade,) = read(text)
+    assert trade.quantity == Decimal("0.1000000000000000000000001")
+    assert trade.price == Decimal("12345678901234567890.123456789")
+    assert trade.settlement_cost == Decimal("1e-7") and trade.commission == Decimal("-0.00000001")
+    assert isinstance(trade.venue_metadata["amount"], Decimal)
+
+
+# --- bad input -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({"id": None}, "id", "missing"),
+        ({"symbol": ""}, "symbol", "missing"),
+        ({"side": None}, "side", "missing"),
+        ({"side": "long"}, "side", "buy or sell"),
+        ({"amount": None}, "amount", "missing"),
+        ({"amount": "abc"}, "amount", "not a number"),
+        ({"amount": True}, "amount", "not a number"),
+        ({"amount": 0}, "amount", "positive"),
+        ({"amount": "NaN"}, "amount", "finite"),
+        ({"price": [1]}, "price", "expected a number"),
+        ({"timestamp": None, "datetime": None}, "timestamp", "missing"),
+        ({"timestamp": "yesterday"}, "timestamp", "epoch"),
+        ({"timestamp": 10**20}, "timestamp", "epoch"),
+        ({"timestamp": None, "datetime": "5 Jan"}, "datetime", "ISO-8601"),
+        ({"fee": {"cost": "x", "currency": "BNB"}}, "fee.cost", "not a number"),
+        ({"fee": None, "fees": [{"cost": "1"}, 5]}, "fees[1]", "object"),
+        ({"id": "x" * 300}, "id", "more than 255"),
+        ({"symbol": {"a": 1}}, "symbol", "expected text"),
+    ],
+)
+def test_bad_trade_is_rejected_naming_the_key(change: dict[str, Any], field: str, words: str) -> None:
+    trades = binance_trades()
+    bad = dict(trades[1], **change)
+    records = read([trades[0], bad, trades[2]])
+    assert [type(r).__name__ for r in records] == ["TradeRecord", "RejectRecord", "TradeRecord"]
+    reject = records[1]
+    assert reject.record_number == 2 and reject.field == field and words in reject.reason
+    assert reject.reason.startswith(f"{field}: ")  # the reason names the key too
+    assert json.loads(reject.raw_record)["id"] == json.loads(json.dumps(bad))["id"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [({"id": None}, "id"), ({"amount": None}, "amount"), ({"filled": "lots"}, "filled"), ({"amount": -1}, "amount"),
+     ({"lastTradeTimestamp": "soon"}, "lastTradeTimestamp"), ({"type": "x" * 40}, "type")],
+)  # fmt: skip
+def test_bad_order_is_rejected_naming_the_key(change: dict[str, Any], field: str) -> None:
+    orders = binance_orders()
+    records = read([dict(orders[0], **change), orders[1]])
+    assert type(records[0]) is RejectRecord and records[0].field == field and records[0].record_number == 1
+    assert [type(r) for r in records[1:]] == [OrderRecord, OrderEventRecord]
+
+
+def test_records_that_are_not_orders_or_trades_are_rejected() -> None:
+    records = read([5, "x", {"id": "1", "symbol": "BTC/USDT"}, binance_trades()[0]])
+    assert [type(r).__name__ for r in records] == ["RejectRecord"] * 3 + ["TradeRecord"]
+    assert "expected an object" in records[0].reason and records[0].raw_record == "5"
+    assert "cannot tell an order from a trade" in records[2].reason
+
+
+def test_unknown_status_is_a_status_event() -> None:
+    ctx = context()
+    _, event = read([dict(binance_orders()[0], status="weird")], ctx)
+    assert (event.event_type, event.order_status) == ("status", None) and ctx.stats["unknown_status"] == 1
+
+
+def test_unpaired_surrogate_is_rejected_not_stored() -> None:
+    trade = json.dumps(binance_trades()[0]).replace('"28457"', '"28457\\ud800"').encode()
+    (reject,) = read(b"[" + trade + b"]")
+    assert type(reject) is RejectRecord and "surrogate" in reject.reason
+    reject.raw_record.encode("utf-8")  # storable
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"\xff\xfe[]", "UTF-8"),
+        (b'{"orders": [', "JSON"),
+        (b"", "JSON"),
+        (b"42", "number"),
+        (b'"orders"', "string"),
+        (b'{"data": []}', "neither"),
+        (b'{"orders": {"id": 1}}', "expected a list"),
+        (b"[" * 100_000 + b"]" * 100_000, "JSON"),
+    ],
+)
+def test_unreadable_files_raise_one_error_naming_the_file(data: bytes, words: str) -> None:
+    with pytest.raises(ExtractUnreadable, match=words) as info:
+        list(reader.read(data, context()))
+    assert "memory://file.json" in str(info.value)
+
+
+def test_empty_lists_and_bom_are_fine() -> None:
+    assert read(b"\xef\xbb\xbf[]") == []
+    assert read({"orders": [], "trades": None}) == []
+
+
+# --- property tests -------------------------------------------------------------------------------
+
+
+def _read_never_fails_otherwise(data: bytes) -> None:
+    try:
+        records = list(reader.read(data, context()))
+    except ExtractUnreadable:
+        return
+    check_contract(records)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400))
+def test_random_bytes_never_raise_anything_else(data: bytes) -> None:
+    _read_never_fails_otherwise(data)
+
+
+_VALID = json.dumps(
+    {"exchange": "binance", "orders": binance_orders()[:3], "trades": binance_trades()[:3]}, separators=(",", ":")
+).encode()
+_JUNK = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=8),
+    st.sampled_from(["NaN", "1e999999999", "-0", "", "N/A", "buy", "sell", "\ud800", "9" * 50]),
+    st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)  # fmt: skip
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_mutated_files_never_raise_anything_else(data: st.DataObject) -> None:
+    how = data.draw(st.sampled_from(["truncate", "flip", "structure"]))
+    if how == "truncate":
+        mutated = _VALID[: data.draw(st.integers(0, len(_VALID)))]
+    elif how == "flip":
+        mutated = bytearray(_VALID)
+        for _ in range(data.draw(st.integers(1, 5))):
+            mutated[data.draw(st.integers(0, len(mutated) - 1))] = data.draw(st.integers(0, 255))
+        mutated = bytes(mutated)
+    else:
+        document = json.loads(_VALID)
+        for _ in range(data.draw(st.integers(1, 6))):
+            section = document[data.draw(st.sampled_from(["orders", "trades"]))]
+            record = section[data.draw(st.integers(0, len(section) - 1))]
+            key = data.draw(st.sampled_from(sorted(record)))
+            action = data.draw(st.sampled_from(["delete", "junk", "duplicate"]))
+            if action == "delete":
+                del record[key]
+            elif action == "junk":
+                record[key] = data.draw(_JUNK)
+            else:
+                section.append(copy.deepcopy(record))
+        mutated = json.dumps(document, allow_nan=True).encode("utf-8", errors="surrogatepass")
+    _read_never_fails_otherwise(mutated)
+
+
+# --- publishing ------------------------------------------------------------------------------------
+
+
+def _facts(uri: str, data: bytes) -> ExtractFacts:
+    records = reader.read(data, context())
+    return ExtractFacts(uri, hashlib.sha256(data).hexdigest(), len(data), reader.NAME, reader.VERSION, records)
+
+
+def test_publish_to_the_warehouse(engine) -> None:
+    orders, trades = binance_orders(), binance_trades()
+    day1 = dumps({"orders": orders, "trades": trades[:2]})
+    # the next day's fetch sees order 28 filled and the other trades
+    day2 = dumps({"orders": [_snapshot("10.00000000", "FILLED", 1704533400000)], "trades": trades})
+    publish_partition(SOURCE, dt.date(2024, 1, 5), [_facts("memory://d1.json", day1)], engine=engine)
+    summary = publish_partition(SOURCE, dt.date(2024, 1, 6), [_facts("memory://d2.json", day2)], engine=engine)
+    assert summary.duplicates["TradesTS"] == 2 and summary.duplicates["OrdersTS"] == 1
+
+    stored_orders = Orders.read(engine=engine)
+    assert len(stored_orders) == len(BINANCE_ORDERS)
+    row = stored_orders.set_index("order_remote_id").loc["28"]
+    assert row["quantity"] == Decimal("10") and row["order_side"] == -1 and row["order_manager_identifier"] == "alpha"
+    assert row["partition_key"] == f"2024-01-05|{SOURCE}" and row["venue_metadata"]["info"]["orderId"] == 28
+
+    stored_trades = Trades.read(engine=engine)
+    assert len(stored_trades) == len(BINANCE_TRADES)
+    rebate = stored_trades.set_index("trade_remote_id").loc["28458"]
+    assert rebate["commission"] == Decimal("-0.003") and rebate["liquidity"] == "maker"
+    assert rebate["quantity"] == Decimal("1.5") and rebate["price"] == Decimal("40000")
+    assert set(stored_trades["order_identifier"]) <= set(stored_orders["order_identifier"])
+
+    events = OrderEvents.read(engine=engine, order_identifier=row["order_identifier"])
+    assert list(events["event_type"]) == ["partially_filled", "filled"]
+    assert list(events["cum_quantity"]) == [Decimal("4"), Decimal("10")]
+
+    # republishing a day is idempotent
+    publish_partition(SOURCE, dt.date(2024, 1, 6), [_facts("memory://d2.json", day2)], engine=engine)
+    assert len(Trades.read(engine=engine)) == len(BINANCE_TRADES)
+    assert len(OrderEvents.read(engine=engine)) == len(BINANCE_ORDERS) + 1

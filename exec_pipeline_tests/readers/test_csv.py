@@ -1,0 +1,608 @@
+"""The generic ``csv`` reader: column mappings, dialects, busts and corrections, bad rows."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import textwrap
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from exec_pipeline.data_nodes.execution import (
+    ExtractFacts,
+    OrderEventRecord,
+    OrderEvents,
+    OrderRecord,
+    Orders,
+    RejectRecord,
+    TradeRecord,
+    Trades,
+    publish_partition,
+)
+from exec_pipeline.readers import READERS
+from exec_pipeline.readers import csv as reader
+from exec_pipeline.readers.base import MISSING, ExtractUnreadable, ReaderContext, make_identifier
+from exec_pipeline.readers.catalogue import Catalogue, SourceConfig
+from exec_pipeline_tests.readers.test_ccxt import check_contract
+
+SOURCE = "acme"
+ACC_1 = "00000000-0000-0000-0000-000000000001"
+UTC = dt.UTC
+
+# --- a broker with its own headers: a day of order events and fills, New York wall-clock times -------
+
+ACME_OPTIONS: dict[str, Any] = {
+    "columns": {
+        "trade_time": "Exec Time", "account": "Account", "order_id": "Order Ref", "client_order_id": "Client Ref",
+        "trade_id": "Exec ID", "symbol": "Ticker", "security_id": "ISIN", "side": "B/S", "quantity": "Qty",
+        "price": "Px", "currency": "Ccy", "commission": "Comm", "commission_currency": "Comm Ccy",
+        "venue": "Mkt", "liquidity": "Liq", "exec_type": "Type", "ref_trade_id": "Orig Exec",
+        "order_quantity": "Order Qty", "order_type": "Ord Type", "limit_price": "Limit", "cum_quantity": "Cum",
+        "leaves_quantity": "Leaves", "order_status": "Status", "reason": "Text",
+    },
+}  # fmt: skip
+
+ACME_HEADER = (
+    "Exec Time,Account,Order Ref,Client Ref,Exec ID,Ticker,ISIN,B/S,Qty,Px,Ccy,Comm,Comm Ccy,Mkt,Liq,Type,"
+    "Orig Exec,Order Qty,Ord Type,Limit,Cum,Leaves,Status,Text,Desk\n"
+)
+ACME_ROWS = [
+    # line 2: order 1 accepted
+    "2026-01-05 09:30:00.000000,ACC-1,ORD-1,alpha/1,,AAPL,US0378331005,BUY,,,USD,,,,,New,,500,LMT,185.50,0,500,,,EQ",
+    # lines 3-4: two partial fills, the second completing the order
+    "2026-01-05 09:30:01.250000,ACC-1,ORD-1,alpha/1,EX-1,AAPL,US0378331005,BUY,200,185.49,USD,1.00,USD,XNAS,M,Fill,,500,LMT,185.50,200,300,,,EQ",
+    "2026-01-05 09:30:02.500000,ACC-1,ORD-1,alpha/1,EX-2,AAPL,US0378331005,BUY,300,185.50,USD,1.50,USD,ARCX,T,Fill,,500,LMT,185.50,500,0,,,EQ",
+    # line 5: order 2 (sell) first seen at its fill; a stock borrow text with a comma, quoted
+    '2026-01-05 10:15:00,ACC-2,ORD-2,beta/7,EX-3,MSFT,US5949181045,SELL,100,402.10,USD,0.50,USD,XNAS,add,Fill,,300,MKT,,100,200,PartiallyFilled,"locate ok, 300 sh",EQ',
+    # line 6: order 2 canceled
+    "2026-01-05 10:20:00,ACC-2,ORD-2,beta/7,,MSFT,US5949181045,SELL,,,USD,,,,,Cancelled,,300,MKT,,100,0,Canceled,user request,EQ",
+    # line 7: the broker busts EX-1
+    "2026-01-05 11:00:00,ACC-1,ORD-1,alpha/1,EX-1B,AAPL,US0378331005,BUY,200,185.49,USD,,,XNAS,,Bust,EX-1,500,LMT,185.50,300,,,price out of band,EQ",
+    # line 8: and corrects EX-2's price
+    "2026-01-05 11:05:00,ACC-1,ORD-1,alpha/1,EX-2C,AAPL,US0378331005,BUY,300,185.45,USD,1.50,USD,ARCX,,Correction,EX-2,500,LMT,185.50,,,,,EQ",
+    # line 9: an order rejected by the broker
+    "2026-01-05 12:00:00,ACC-1,ORD-3,alpha/9,,TSLA,,SELL SHORT,,,USD,,,,,Rejected,,50,LMT,250,0,0,,no locate,EQ",
+]  # fmt: skip
+ACME = (ACME_HEADER + "\n".join(ACME_ROWS) + "\n").encode()
+
+
+def config(options: dict[str, Any] | None = None, **extra: Any) -> SourceConfig:
+    extra.setdefault("manager_pattern", r"^(?P<manager>[a-z]+)/")
+    return SourceConfig(format="csv", options=options or {}, **extra)
+
+
+def context(options: dict[str, Any] | None = None, **extra: Any) -> ReaderContext:
+    return ReaderContext(source=SOURCE, config=config(options, **extra), uri="memory://file.csv")
+
+
+def acme_context() -> ReaderContext:
+    return context(
+        ACME_OPTIONS,
+        timezone="America/New_York",
+        accounts={"ACC-1": ACC_1},
+        assets={"US0378331005": "aapl-us-equity"},
+    )
+
+
+def read(data: bytes | str, ctx: ReaderContext | None = None) -> list[Any]:
+    if isinstance(data, str):
+        data = data.encode()
+    records = list(reader.read(data, ctx or context()))
+    check_contract(records)
+    return records
+
+
+def of(records: list[Any], kind: type) -> list[Any]:
+    return [r for r in records if type(r) is kind]
+
+
+def ny(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=ZoneInfo("America/New_York")).astimezone(UTC)
+
+
+def test_registered_with_its_options() -> None:
+    spec = READERS["csv"]
+    assert spec.read is reader.read and spec.options_model is reader.Options
+    assert reader._csv.reader is csv.reader  # the module named csv uses the standard library csv
+
+
+# --- golden: a broker's own headers --------------------------------------------------------------------
+
+
+def test_broker_extract_with_its_own_headers() -> None:
+    ctx = acme_context()
+    records = read(ACME, ctx)
+    assert not of(records, RejectRecord)
+    orders, events, trades = of(records, OrderRecord), of(records, OrderEventRecord), of(records, TradeRecord)
+
+    # one OrdersTS row per order, at its first row
+    assert [(o.order_remote_id, o.record_number) for o in orders] == [("ORD-1", 2), ("ORD-2", 5), ("ORD-3", 9)]
+    o1, o2, o3 = orders
+    assert o1.order_time == ny(2026, 1, 5, 9, 30) and o1.order_side == 1 and o1.quantity == Decimal("500")
+    assert (o1.order_type, o1.limit_price, o1.currency) == ("LMT", Decimal("185.50"), "USD")
+    assert o1.account_identifier == ACC_1 and o1.asset_identifier == "aapl-us-equity"  # mapped through the ISIN
+    assert o1.order_manager_identifier == "alpha" and o1.client_order_id == "alpha/1"
+    assert o2.order_side == -1 and o2.account_identifier == f"{SOURCE}:ACC-2" and o2.limit_price is None
+    assert o2.asset_identifier == f"{SOURCE}:MSFT"
+    assert o3.order_side == -1  # SELL SHORT
+    assert o1.order_identifier == make_identifier(SOURCE, "order", "ORD-1")
+
+    # one event per row, in the order's vocabulary
+    assert [(e.record_number, e.event_type, e.order_status) for e in events] == [
+        (2, "new", "new"),
+        (3, "partially_filled", "partially_filled"),
+        (4, "filled", "filled"),
+        (5, "partially_filled", "partially_filled"),
+        (6, "canceled", "canceled"),
+        (7, "trade_cancel", None),
+        (8, "trade_correct", None),
+        (9, "rejected", "rejected"),
+    ]
+    assert [e.cum_quantity for e in events[:4]] == [Decimal(0), Decimal(200), Decimal(500), Decimal(100)]
+    assert events[4].reason == "user request" and events[7].reason == "no locate"
+    assert events[3].event_metadata["Text"] == "locate ok, 300 sh" and events[3].event_metadata["Desk"] == "EQ"
+
+    # fills, a bust and a correction referring to them
+    fills = [t for t in trades if t.trade_kind == "fill"]
+    assert [(t.trade_remote_id, t.quantity, t.price, t.trade_side) for t in fills] == [
+        ("EX-1", Decimal("200"), Decimal("185.49"), 1),
+        ("EX-2", Decimal("300"), Decimal("185.50"), 1),
+        ("EX-3", Decimal("100"), Decimal("402.10"), -1),
+    ]
+    assert fills[0].trade_time == ny(2026, 1, 5, 9, 30, 1, 250000)
+    assert [t.liquidity for t in fills] == ["maker", "taker", "maker"]
+    assert [t.venue for t in fills] == ["XNAS", "ARCX", "XNAS"]
+    assert fills[0].commission == Decimal("1.00") and fills[0].commission_asset_identifier == "USD"
+    assert fills[0].order_identifier == o1.order_identifier
+    bust, correction = (t for t in trades if t.trade_kind != "fill")
+    assert bust.trade_kind == "bust" and bust.ref_trade_identifier == fills[0].trade_identifier
+    assert correction.trade_kind == "correction" and correction.ref_trade_identifier == fills[1].trade_identifier
+    assert correction.price == Decimal("185.45") and correction.quantity == Decimal("300")
+    assert bust.trade_identifier == make_identifier(SOURCE, "trade", "EX-1B")
+    # effective fills of order 1 after the bust and the correction: 300 @ 185.45
+    assert ctx.unmapped_assets.keys() == {"MSFT", "TSLA"}
+
+
+def test_order_events_of_a_row_come_in_order_order_event_trade() -> None:
+    records = read(ACME, acme_context())
+    line3 = [type(r).__name__ for r in records if r.record_number == 3]
+    line5 = [type(r).__name__ for r in records if r.record_number == 5]
+    assert line3 == ["OrderEventRecord", "TradeRecord"]
+    assert line5 == ["OrderRecord", "OrderEventRecord", "TradeRecord"]
+
+
+def _identifiers(records: list[Any]) -> set[tuple[str, str]]:
+    out = set()
+    for record in records:
+        for name in ("trade_identifier", "event_identifier", "order_identifier"):
+            if hasattr(record, name):
+                out.add((type(record).__name__, getattr(record, name)))
+                break
+    return out
+
+
+def test_the_same_facts_in_another_file_have_the_same_identifiers() -> None:
+    first = read(ACME, acme_context())
+    # a later file: other line positions, numbers written differently, CRLF line ends
+    rows = [ACME_ROWS[2].replace(",300,185.50,", ",300.00,185.5,"), ACME_ROWS[0]]
+    second = read((ACME_HEADER + "\r\n".join(rows) + "\r\n").encode(), acme_context())
+    assert len(_identifiers(second)) == 4 and _identifiers(second) <= _identifiers(first)
+    assert [r.record_number for r in second] == [2, 2, 2, 3]
+
+
+# --- dialects ------------------------------------------------------------------------------------------
+
+GERMAN = """Zeit;Konto;OrderID;ClOrdID;ExecID;Symbol;Menge;Kurs;Gebuehr;GebWaehrung
+2026-01-05T09:30:01.250+01:00;U123;O-1;alpha/1;E-1;SAP;100;182,35;1,50;EUR
+2026-01-05T09:30:02+01:00;U123;O-1;alpha/1;E-2;SAP;-1.000;182,4;0,75;EUR
+2026-01-05T09:31:00Z;U123;O-2;beta/1;E-3;SIE;"-2.500,5";1.175,125;-0,10;EUR
+"""
+GERMAN_OPTIONS = {
+    "delimiter": ";",
+    "decimal_comma": True,
+    "thousands_separator": ".",
+    "columns": {
+        "trade_time": "Zeit", "account": "Konto", "order_id": "OrderID", "client_order_id": "ClOrdID",
+        "trade_id": "ExecID", "symbol": "Symbol", "quantity": "Menge", "price": "Kurs", "commission": "Gebuehr",
+        "commission_currency": "GebWaehrung",
+    },
+}  # fmt: skip
+
+
+def test_semicolons_decimal_commas_and_signed_quantities() -> None:
+    records = read(GERMAN, context(GERMAN_OPTIONS, timezone="Europe/Berlin"))
+    trades = of(records, TradeRecord)
+    assert [(t.trade_side, t.quantity, t.price, t.commission) for t in trades] == [
+        (1, Decimal("100"), Decimal("182.35"), Decimal("1.50")),
+        (-1, Decimal("1000"), Decimal("182.4"), Decimal("0.75")),
+        (-1, Decimal("2500.5"), Decimal("1175.125"), Decimal("-0.10")),
+    ]
+    assert [t.trade_time for t in trades] == [
+        dt.datetime(2026, 1, 5, 8, 30, 1, 250000, tzinfo=UTC),
+        dt.datetime(2026, 1, 5, 8, 30, 2, tzinfo=UTC),
+        dt.datetime(2026, 1, 5, 9, 31, tzinfo=UTC),
+    ]
+    # the first row of O-1 buys, so the order is a buy; the order's sell fill is still a sell
+    orders = of(records, OrderRecord)
+    assert [(o.order_remote_id, o.order_side) for o in orders] == [("O-1", 1), ("O-2", -1)]
+    # no order status given: completion unknown -> partially_filled without a status
+    assert {(e.event_type, e.order_status) for e in of(records, OrderEventRecord)} == {("partially_filled", None)}
+
+
+def test_pandas_reads_the_same_values() -> None:
+    """pandas' own CSV parser (C engine) as an independent oracle of the parsed values."""
+    records = read(GERMAN, context(GERMAN_OPTIONS, timezone="Europe/Berlin"))
+    trades = of(records, TradeRecord)
+    frame = pd.read_csv(
+        io.StringIO(GERMAN), sep=";", decimal=",", thousands=".", dtype={"Konto": str}
+    )
+    assert len(frame) == len(trades)
+    times = pd.to_datetime(frame["Zeit"], format="ISO8601", utc=True)
+    for (_, row), trade, moment in zip(frame.iterrows(), trades, times, strict=True):
+        signed = trade.quantity * trade.trade_side
+        assert float(signed) == float(row["Menge"])
+        assert float(trade.price) == float(row["Kurs"]) and float(trade.commission) == float(row["Gebuehr"])
+        assert trade.trade_time == moment.to_pydatetime()
+        assert trade.trade_remote_id == row["ExecID"] and trade.account_identifier == f"{SOURCE}:{row['Konto']}"
+
+
+def test_epoch_milliseconds_and_fills_without_ids() -> None:
+    data = (
+        "ts,sym,qty,px,side\n"
+        "1767605400123,BTC-USD,0.5,97000.5,B\n"
+        "1767605400123,BTC-USD,0.5,97000.5,B\n"  # an identical fill: a second fill, not a duplicate
+        "1767605401000,BTC-USD,0.25,97001,S\n"
+    )
+    options = {"time_format": "epoch_ms", "columns": {"trade_time": "ts", "symbol": "sym", "quantity": "qty", "price": "px"}}
+    ctx = context(options)
+    trades = read(data, ctx)
+    assert [type(t) for t in trades] == [TradeRecord] * 3  # no order id: trades only
+    assert trades[0].trade_time == dt.datetime(2026, 1, 5, 9, 30, 0, 123000, tzinfo=UTC)
+    assert len({t.trade_identifier for t in trades}) == 3 and ctx.stats["derived_trade_id"] == 3
+    assert [t.trade_identifier for t in read(data, context(options))] == [t.trade_identifier for t in trades]
+    assert trades[2].trade_side == -1 and trades[0].order_identifier is None
+
+
+@pytest.mark.parametrize(
+    ("time_format", "text", "expected"),
+    [
+        ("epoch_s", "1767605400", dt.datetime(2026, 1, 5, 9, 30, tzinfo=UTC)),
+        ("epoch_s", "1767605400.5", dt.datetime(2026, 1, 5, 9, 30, 0, 500000, tzinfo=UTC)),
+        ("epoch_us", "1767605400000001", dt.datetime(2026, 1, 5, 9, 30, 0, 1, tzinfo=UTC)),
+        ("epoch_ns", "1767605400000001999", dt.datetime(2026, 1, 5, 9, 30, 0, 1, tzinfo=UTC)),
+        ("%d/%m/%Y %H:%M:%S", "05/07/2026 09:30:00", dt.datetime(2026, 7, 5, 8, 30, tzinfo=UTC)),  # BST
+        (None, "2026-01-05T09:30:00.123456789Z", dt.datetime(2026, 1, 5, 9, 30, 0, 123456, tzinfo=UTC)),
+        (None, "2026-01-05 09:30:00", dt.datetime(2026, 1, 5, 9, 30, tzinfo=UTC)),  # London winter = UTC
+    ],
+)
+def test_time_formats(time_format: str | None, text: str, expected: dt.datetime) -> None:
+    data = f"trade_time,symbol,side,quantity,price\n{text},X,BUY,1,1\n"
+    (trade,) = read(data, context({"time_format": time_format}, timezone="Europe/London"))
+    assert trade.trade_time == expected
+
+
+def test_latin1_bom_skip_lines_and_blank_lines() -> None:
+    data = "Report für Konto U1\r\n\r\nZeit,Symbol,Seite,Menge,Preis\r\n2026-01-05 09:30:00,SAP,Kauf,1,2\r\n\r\n2026-01-05 09:31:00,SAP,Verkauf,3,4\r\n"
+    options = {
+        "encoding": "latin-1",
+        "skip_lines": 2,
+        "side_values": {"Kauf": "buy", "Verkauf": "sell"},
+        "columns": {"trade_time": "Zeit", "symbol": "Symbol", "side": "Seite", "quantity": "Menge", "price": "Preis"},
+    }
+    ctx = context(options)
+    trades = read(data.encode("latin-1"), ctx)
+    assert [(t.record_number, t.trade_side) for t in trades] == [(4, 1), (6, -1)]
+    assert ctx.stats["blank_lines"] == 1
+    assert read("\ufefftrade_time,symbol,quantity,price\n2026-01-05,X,-1,1\n")[0].trade_side == -1
+
+
+def test_headers_match_ignoring_case_and_spaces() -> None:
+    (trade,) = read(" Trade_Time , SYMBOL ,Quantity,PRICE\n2026-01-05T00:00:00Z,X,5,1\n")
+    assert trade.quantity == Decimal(5)
+
+
+def test_ids_per_symbol_scope_identifiers() -> None:
+    data = "trade_time,symbol,side,quantity,price,trade_id,order_id\n2026-01-05T00:00:00Z,BTCUSDT,B,1,1,7,7\n2026-01-05T00:00:00Z,ETHUSDT,B,1,1,7,7\n"
+    plain = of(read(data), TradeRecord)
+    scoped = of(read(data, context({"ids_per_symbol": True})), TradeRecord)
+    assert plain[0].trade_identifier == plain[1].trade_identifier
+    assert scoped[0].trade_identifier != scoped[1].trade_identifier
+    assert scoped[0].trade_identifier == make_identifier(SOURCE, "trade", "BTCUSDT", "7")
+
+
+def test_events_only_file_and_exec_ids() -> None:
+    data = (
+        "trade_time,order_id,symbol,side,exec_type,exec_id,order_status,order_quantity,cum_quantity,leaves_quantity\n"
+        "2026-01-05T14:30:00Z,O1,AAPL,BUY,new,X1,,100,0,100\n"
+        "2026-01-05T14:31:00Z,O1,AAPL,,pending_cancel,X2,,,,\n"
+        "2026-01-05T14:32:00Z,O1,AAPL,,canceled,X3,,,0,0\n"
+        "2026-01-05T14:33:00Z,O1,AAPL,,status,,filled,,,\n"
+        "2026-01-05T14:34:00Z,O2,AAPL,,replaced,,new,,,\n"
+    )
+    ctx = context()
+    records = read(data, ctx)
+    events = of(records, OrderEventRecord)
+    assert [(e.event_type, e.order_status) for e in events] == [
+        ("new", "new"),
+        ("pending_cancel", "pending_cancel"),
+        ("canceled", "canceled"),
+        ("status", "filled"),
+        ("replaced", "new"),
+    ]
+    assert events[0].event_identifier == make_identifier(SOURCE, "event", "X1")
+    assert len(of(records, OrderRecord)) == 1  # O2 has no side on any row
+    assert ctx.stats["order_without_side"] == 1
+
+
+# --- bad input --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "words"),
+    [
+        ("2026-01-05 11:00:00,ACC-1,ORD-9,x,EX-9,AAPL,,BUY,2OO,185,USD,,,,,Fill,,,,,,,,,", "Qty", "not a number"),
+        ("2026-01-05 11:00:00,ACC-1,ORD-9,x,EX-9,,,BUY,200,185,USD,,,,,Fill,,,,,,,,,", "Ticker", "missing"),
+        ("2026-01-05 11:00:00,ACC-1,ORD-9,x,EX-9,AAPL,,HOLD,200,185,USD,,,,,Fill,,,,,,,,,", "B/S", "not a known side"),
+        ("2026-01-05 11:00:00,ACC-1,ORD-9,x,EX-9,AAPL,,BUY,200,185,USD,,,,,Teleport,,,,,,,,,", "Type", "exec type"),
+        ("2026-01-05 11:00:00,ACC-1,ORD-9,x,EX-9,AAPL,,BUY,200,185,USD,,,,,Bust,,,,,,,,,", "Orig Exec", "required"),
+        ("2026-01-05 11:00:00,ACC-1,ORD-9,x,EX-9,AAPL,,BUY,200,,USD,,,,,Fill,,,,,,,,,", "Px", "required"),
+        ("2026-01-05 11:00:00,ACC-1,ORD-9,x,EX-9,AAPL,,BUY,0,185,USD,,,,,Fill,,,,,,,,,", "Qty", "zero"),
+        ("2026-01-05 11:00:00,ACC-1,ORD-9,x,EX-9,AAPL,,BUY,-5,185,USD,,,,,Fill,,,,,,,,,", "Qty", "buy side"),
+        ("2026-01-05 11:00:00,ACC-1,ORD-9,x,EX-9,AAPL,,BUY,5,NaN,USD,,,,,Fill,,,,,,,,,", "Px", "finite"),
+        ("2026-01-05 11:00:00,ACC-1,ORD-9,x,EX-9,AAPL,,BUY,5,1e999,USD,,,,,Fill,,,,,,,,,", "Px", "range"),
+        ("yesterday,ACC-1,ORD-9,x,EX-9,AAPL,,BUY,200,185,USD,,,,,Fill,,,,,,,,,", "Exec Time", "ISO-8601"),
+        (",ACC-1,ORD-9,x,EX-9,AAPL,,BUY,200,185,USD,,,,,Fill,,,,,,,,,", "Exec Time", "missing"),
+        ("2026-01-05 11:00:00,ACC-1,ORD-9,x,EX-9,AAPL,,BUY,200,185,USD,,,,,Fill,,,,,,,Doing,,", "Status", "status"),
+        ("2026-01-05 11:00:00,ACC-1,,x,,AAPL,,BUY,,,USD,,,,,New,,,,,,,,,", "Order Ref", "required"),
+        ("2026-01-05 11:00:00,ACC-1,ORD-9,x,EX-9,AAPL,,BUY,200,185,ABCDEFGHIJKLMNOPQ,,,,,Fill,,,,,,,,,", "Ccy", "more than 16"),
+    ],
+)
+def test_bad_row_is_rejected_naming_the_column(row: str, field: str, words: str) -> None:
+    line = row.removesuffix(",") + ",EQ"
+    data = ACME_HEADER + ACME_ROWS[1] + "\n" + line + "\n" + ACME_ROWS[2] + "\n"
+    records = read(data, acme_context())
+    rejects = of(records, RejectRecord)
+    assert len(rejects) == 1, rejects
+    (reject,) = rejects
+    assert reject.record_number == 3 and reject.field == field and words in reject.reason, reject
+    assert reject.reason.startswith(f"{field}: ") and reject.raw_record == line
+    assert {r.record_number for r in records} == {2, 3, 4}  # the rows around it are read
+
+
+def test_wrong_field_counts_and_multiline_rows() -> None:
+    data = (
+        "trade_time,symbol,quantity,price,reason\n"
+        '2026-01-05T00:00:00Z,X,1,1,"two\nlines"\n'  # lines 2-3
+        "2026-01-05T00:00:00Z,X,1\n"  # line 4: too few fields
+        "2026-01-05T00:00:00Z,X,1,1,,,\n"  # line 5: empty extra fields are fine
+        "2026-01-05T00:00:00Z,X,1,1,,extra\n"  # line 6: too many
+        "2026-01-05T00:00:00Z,X,2,1,\n"  # line 7
+    )
+    records = read(data)
+    assert [(type(r).__name__, r.record_number) for r in records] == [
+        ("TradeRecord", 2),
+        ("RejectRecord", 4),
+        ("TradeRecord", 5),
+        ("RejectRecord", 6),
+        ("TradeRecord", 7),
+    ]
+    assert records[1].raw_record == "2026-01-05T00:00:00Z,X,1" and "3 fields" in records[1].reason
+    assert records[0].venue_metadata["reason"] == "two\nlines"
+
+
+@pytest.mark.parametrize(
+    ("data", "options", "words"),
+    [
+        (b"\xff\xfe\x00t", {}, "utf-8"),
+        (b"", {}, "no header"),
+        (b"time,symbol,quantity,price\n", {}, "'trade_time' (trade_time)"),
+        (b"trade_time,sym\n", {}, "'symbol' (symbol), 'quantity' (quantity), 'price' (price)"),
+        (b"trade_time,symbol,exec_type\n", {"columns": {"commission": "Fee"}}, "'Fee' (commission)"),
+    ],
+)
+def test_unreadable_files_raise_one_error_naming_the_file(data: bytes, options: dict[str, Any], words: str) -> None:
+    with pytest.raises(ExtractUnreadable, match=words.replace("(", r"\(").replace(")", r"\)")) as info:
+        list(reader.read(data, context(options)))
+    assert "memory://file.csv" in str(info.value)
+
+
+def test_events_only_header_needs_no_quantity_or_price() -> None:
+    assert read("trade_time,symbol,exec_type\n") == []
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"columns": {"qty": "Qty"}},
+        {"delimiter": ";;"},
+        {"time_format": "dd/mm/yyyy"},
+        {"side_values": {"K": "hold"}},
+        {"exec_type_values": {"X": "teleport"}},
+        {"status_values": {"X": "gone"}},
+        {"encoding": "klingon"},
+        {"decimal_comma": True, "thousands_separator": ","},
+        {"unknown": 1},
+    ],
+)
+def test_bad_options_are_refused_by_the_catalogue(options: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        config(options)
+
+
+def test_custom_word_mappings() -> None:
+    options = {"exec_type_values": {"EXE": "fill", "KILL": "canceled"}, "status_values": {"GONE": "canceled"}}
+    data = "trade_time,symbol,side,quantity,price,exec_type,order_id,order_status\n2026-01-05T00:00:00Z,X,B,1,1,EXE,O,\n2026-01-05T00:01:00Z,X,B,,,kill,O,gone\n"
+    records = read(data, context(options))
+    assert [r.event_type for r in of(records, OrderEventRecord)] == ["partially_filled", "canceled"]
+    assert of(records, OrderEventRecord)[1].order_status == "canceled"
+
+
+# --- property tests ------------------------------------------------------------------------------
+
+
+def _read_never_fails_otherwise(data: bytes, ctx: ReaderContext) -> None:
+    try:
+        records = list(reader.read(data, ctx))
+    except ExtractUnreadable:
+        return
+    check_contract(records)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400))
+def test_random_bytes_never_raise_anything_else(data: bytes) -> None:
+    _read_never_fails_otherwise(data, context())
+    _read_never_fails_otherwise(b"trade_time,symbol,quantity,price,side,order_id,exec_type\n" + data, context())
+
+
+_JUNK = st.sampled_from(
+    ["", "N/A", "-", "NaN", "Infinity", "1e999999999", "-0", "0", "abc", '"', "\x00", "\ud800", ";", ",", "x" * 300,
+     "2026-13-45", "BUY", "S", "Bust", "Fill", "new", "filled", "9" * 40, "1,5", "1.234,5", " 7 "]
+)  # fmt: skip
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_mutated_files_never_raise_anything_else(data: st.DataObject) -> None:
+    dialect = data.draw(st.sampled_from(["acme", "german"]))
+    valid, ctx = (ACME.decode(), acme_context()) if dialect == "acme" else (GERMAN, context(GERMAN_OPTIONS))
+    how = data.draw(st.sampled_from(["truncate", "flip", "cells", "lines"]))
+    if how == "truncate":
+        mutated = valid.encode()[: data.draw(st.integers(0, len(valid)))]
+    elif how == "flip":
+        raw = bytearray(valid.encode())
+        for _ in range(data.draw(st.integers(1, 5))):
+            raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+        mutated = bytes(raw)
+    elif how == "cells":
+        delimiter = "," if dialect == "acme" else ";"
+        rows = list(csv.reader(io.StringIO(valid), delimiter=delimiter))
+        for _ in range(data.draw(st.integers(1, 6))):
+            row = rows[data.draw(st.integers(0, len(rows) - 1))]
+            column = data.draw(st.integers(0, len(row) - 1))
+            action = data.draw(st.sampled_from(["junk", "delete", "duplicate"]))
+            if action == "junk":
+                row[column] = data.draw(st.one_of(_JUNK, st.text(max_size=6)))
+            elif action == "delete":
+                del row[column]
+            else:
+                row.insert(column, row[column])
+        out = io.StringIO()
+        csv.writer(out, delimiter=delimiter).writerows(rows)
+        mutated = out.getvalue().encode("utf-8", errors="surrogatepass")
+    else:
+        lines = valid.splitlines(keepends=True)
+        for _ in range(data.draw(st.integers(1, 4))):
+            index = data.draw(st.integers(0, len(lines) - 1))
+            if data.draw(st.booleans()):
+                lines.insert(index, lines[index])
+            else:
+                del lines[index]
+                if not lines:
+                    break
+        mutated = "".join(lines).encode()
+    _read_never_fails_otherwise(mutated, ctx)
+
+
+_DECIMALS = st.decimals(min_value=Decimal("0.00000001"), max_value=Decimal("1e12"), places=8, allow_nan=False)
+_FILL = st.tuples(
+    st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2090, 1, 1)),
+    st.from_regex(r"[A-Z0-9][A-Z0-9./ -]{0,10}[A-Z0-9]", fullmatch=True).filter(lambda s: s not in MISSING),
+    st.sampled_from([1, -1]),
+    _DECIMALS,
+    _DECIMALS,
+    st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Z")), min_size=1, max_size=10).filter(
+        lambda s: s not in MISSING
+    ),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    fills=st.lists(_FILL, min_size=1, max_size=8),
+    dialect=st.sampled_from([(",", False), (";", True), ("\t", False), ("|", True)]),
+)
+def test_written_fills_read_back_exactly(fills: list[tuple[Any, ...]], dialect: tuple[str, bool]) -> None:
+    delimiter, decimal_comma = dialect
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(["trade_time", "symbol", "side", "quantity", "price", "trade_id"])
+
+    def number(value: Decimal) -> str:
+        text = format(value, "f")
+        return text.replace(".", ",") if decimal_comma else text
+
+    for moment, symbol, side, quantity, price, trade_id in fills:
+        writer.writerow([moment.isoformat(), symbol, "BUY" if side == 1 else "SELL", number(quantity), number(price), trade_id])
+    records = read(out.getvalue().encode(), context({"delimiter": delimiter, "decimal_comma": decimal_comma}))
+    assert len(records) == len(fills)
+    for number_, (record, (moment, symbol, side, quantity, price, trade_id)) in enumerate(zip(records, fills, strict=True), 2):
+        assert record.record_number == number_
+        assert record.trade_time == moment.replace(tzinfo=UTC)
+        assert (record.trade_side, record.quantity, record.price) == (side, quantity, price)
+        assert record.asset_identifier == f"{SOURCE}:{symbol}" and record.trade_remote_id == trade_id
+
+
+# --- publishing ------------------------------------------------------------------------------
+
+
+def test_publish_to_the_warehouse(engine) -> None:
+    def facts(uri: str, data: bytes) -> ExtractFacts:
+        return ExtractFacts(
+            uri, hashlib.sha256(data).hexdigest(), len(data), reader.NAME, reader.VERSION, reader.read(data, acme_context())
+        )
+
+    day1 = (ACME_HEADER + "\n".join(ACME_ROWS[:5]) + "\n").encode()
+    publish_partition(SOURCE, dt.date(2026, 1, 5), [facts("memory://d1.csv", day1)], engine=engine)
+    # the full extract arrives the next day: overlapping facts are stored once
+    summary = publish_partition(SOURCE, dt.date(2026, 1, 6), [facts("memory://d2.csv", ACME)], engine=engine)
+    assert summary.duplicates == {"OrdersTS": 2, "OrderEventsTS": 5, "TradesTS": 3}
+
+    orders = Orders.read(engine=engine)
+    assert list(orders["order_remote_id"]) == ["ORD-1", "ORD-2", "ORD-3"]
+    assert list(orders["partition_key"]) == ["2026-01-05|acme", "2026-01-05|acme", "2026-01-06|acme"]
+    first = orders.iloc[0]
+    assert first["quantity"] == Decimal("500") and first["limit_price"] == Decimal("185.50")
+    assert first["order_time"] == ny(2026, 1, 5, 9, 30) and first["account_identifier"] == ACC_1
+
+    trades = Trades.read(engine=engine)
+    assert list(trades["trade_kind"]) == ["fill", "fill", "fill", "bust", "correction"]
+    by_id = trades.set_index("trade_identifier")
+    busted = by_id.loc[trades.iloc[3]["ref_trade_identifier"]]
+    assert busted["trade_remote_id"] == "EX-1" and busted["price"] == Decimal("185.49")
+    assert trades.iloc[4]["price"] == Decimal("185.45")
+    assert trades.iloc[0]["venue_metadata"]["Exec ID"] == "EX-1"
+
+    events = OrderEvents.read(engine=engine)
+    assert list(events["event_type"]) == [
+        "new", "partially_filled", "filled", "partially_filled", "canceled", "trade_cancel", "trade_correct", "rejected",
+    ]  # fmt: skip
+    publish_partition(SOURCE, dt.date(2026, 1, 6), [facts("memory://d2.csv", ACME)], engine=engine)
+    assert len(Trades.read(engine=engine)) == 5
+
+
+def test_the_documented_example_reads_as_documented() -> None:
+    """The module docstring is the format's user documentation: its example must work."""
+    example = reader.__doc__.split("Example catalogue entry and file::")[1].split("Rows and tables")[0]
+    catalogue_text, file_text = textwrap.dedent(example).strip().split("\n\n")
+    source = Catalogue.model_validate(yaml.safe_load(catalogue_text)).source("acme")
+    ctx = ReaderContext(source="acme", config=source, uri="memory://example.csv")
+    records = read(file_text.strip() + "\n", ctx)
+    trades = of(records, TradeRecord)
+    assert [(t.quantity, t.price, t.commission) for t in trades] == [
+        (Decimal("100"), Decimal("182.35"), Decimal("1.50")),
+        (Decimal("50"), Decimal("182.40"), Decimal("0.75")),
+    ]
+    assert trades[0].trade_time == dt.datetime(2026, 1, 5, 8, 30, 1, 250000, tzinfo=UTC)
+    (order,) = of(records, OrderRecord)
+    assert order.account_identifier == ACC_1 and order.order_manager_identifier == "mgrA"

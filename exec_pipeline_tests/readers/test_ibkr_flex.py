@@ -1,0 +1,814 @@
+"""Tests of the Interactive Brokers Flex Query XML reader.
+
+Statements are generated here as realistic Flex XML (the attribute set of IB's Activity Flex
+"Trades" section). ``ibflex`` (an independent parser) is the oracle: it reads the same bytes and
+the reader's trades and orders must agree with it on ids, sides, quantities, prices,
+commissions, currencies and times (ibflex gives naive wall-clock times of the statement's zone).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import warnings
+from collections import Counter
+from decimal import Decimal
+from typing import Any
+from xml.sax.saxutils import quoteattr
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ibflex import enums as ibenums
+from ibflex import parser as ibparser
+
+from exec_pipeline.data_nodes.execution import (
+    ExtractFacts,
+    OrderEventRecord,
+    OrderEvents,
+    OrderRecord,
+    Orders,
+    RejectRecord,
+    TradeRecord,
+    Trades,
+    publish_partition,
+)
+from exec_pipeline.models.execution import EVENT_TYPES, ORDER_STATUSES, TRADE_KINDS
+from exec_pipeline.readers import ibkr_flex
+from exec_pipeline.readers.base import ExtractUnreadable, ReaderContext
+from exec_pipeline.readers.catalogue import SourceConfig
+
+NY = ZoneInfo("America/New_York")
+UTC = dt.UTC
+SOURCE = "mysource"
+URI = "memory://file"
+
+
+# --- building statements -----------------------------------------------------------------------------
+
+
+def _attrs(values: dict[str, str]) -> str:
+    return " ".join(f"{name}={quoteattr(str(value))}" for name, value in values.items())
+
+
+def execution(
+    trade_id: str,
+    transaction_id: str,
+    order_id: str,
+    quantity: str,
+    price: str,
+    *,
+    account: str = "U1111111",
+    commission: str = "-1",
+    date_time: str = "20220215;102026",
+    order_time: str = "20220215;102001",
+    **extra: str,
+) -> dict[str, str]:
+    """A realistic EXECUTION row of IB's Activity Flex Trades section (stock by default)."""
+    q, p, c = Decimal(quantity), Decimal(price), Decimal(commission)
+    proceeds = -q * p
+    trade_date = "".join(ch for ch in date_time if ch.isdigit())[:8]
+    row = {
+        "accountId": account,
+        "acctAlias": "",
+        "model": "",
+        "currency": "USD",
+        "fxRateToBase": "1",
+        "assetCategory": "STK",
+        "symbol": "AAPL",
+        "description": "APPLE INC",
+        "conid": "265598",
+        "securityID": "US0378331005",
+        "securityIDType": "ISIN",
+        "cusip": "037833100",
+        "isin": "US0378331005",
+        "listingExchange": "NASDAQ",
+        "underlyingConid": "",
+        "underlyingSymbol": "",
+        "multiplier": "1",
+        "strike": "",
+        "expiry": "",
+        "putCall": "",
+        "tradeID": trade_id,
+        "reportDate": trade_date,
+        "tradeDate": trade_date,
+        "dateTime": date_time,
+        "settleDateTarget": "20220217",
+        "transactionType": "ExchTrade",
+        "exchange": "ISLAND",
+        "quantity": quantity,
+        "tradePrice": price,
+        "tradeMoney": str(q * p),
+        "proceeds": str(proceeds),
+        "taxes": "0",
+        "ibCommission": commission,
+        "ibCommissionCurrency": "USD",
+        "netCash": str(proceeds + c),
+        "closePrice": "172.79",
+        "openCloseIndicator": "O" if q > 0 else "C",
+        "notes": "P",
+        "cost": str(-proceeds),
+        "origTradePrice": "0",
+        "origTradeDate": "",
+        "origTradeID": "",
+        "origOrderID": "0",
+        "clearingFirmID": "",
+        "transactionID": transaction_id,
+        "buySell": "BUY" if q > 0 else "SELL",
+        "ibOrderID": order_id,
+        "ibExecID": f"0000e0d5.{trade_id}.01.01",
+        "brokerageOrderID": "",
+        "orderReference": f"mgr-a/{order_id}",
+        "volatilityOrderLink": "",
+        "exchOrderId": "N/A",
+        "extExecID": "N/A",
+        "orderTime": order_time,
+        "levelOfDetail": "EXECUTION",
+        "orderType": "LMT",
+        "traderID": "",
+        "isAPIOrder": "N",
+    }
+    row.update(extra)
+    return row
+
+
+def order_row(order_id: str, quantity: str, avg_price: str, **extra: str) -> dict[str, str]:
+    """IB's ORDER-level summary row of an order's executions (an ``<Order>`` element)."""
+    row = execution("", "", order_id, quantity, avg_price, **extra)
+    row.update(levelOfDetail="ORDER", ibExecID="", notes="")
+    row.update(extra)
+    return row
+
+
+def cancellation(original: dict[str, str], transaction_id: str, **extra: str) -> dict[str, str]:
+    """IB's cancellation of a fill: no tradeID of its own, reversing quantity, ``(Ca.)`` side."""
+    q = -Decimal(original["quantity"])
+    row = dict(original)
+    row.update(
+        tradeID="",
+        transactionType="TradeCancel",
+        exchange="--",
+        quantity=str(q),
+        proceeds=str(-Decimal(original["proceeds"])),
+        ibCommission=str(-Decimal(original["ibCommission"])),
+        netCash=str(-Decimal(original["netCash"])),
+        notes="Ca",
+        origTradePrice=original["tradePrice"],
+        origTradeDate=original["tradeDate"],
+        origTradeID=original["tradeID"],
+        origOrderID=original["ibOrderID"],
+        transactionID=transaction_id,
+        buySell=f"{original['buySell']} (Ca.)",
+        ibExecID="",
+        orderTime="",
+    )
+    row.update(extra)
+    return row
+
+
+def statement(account: str, rows: list[tuple[str, dict[str, str]] | dict[str, str]], **attrs: str) -> str:
+    body = []
+    for item in rows:
+        tag, values = item if isinstance(item, tuple) else ("Trade", item)
+        body.append(f"<{tag} {_attrs(values)} />")
+    header = {
+        "accountId": account,
+        "fromDate": attrs.get("fromDate", "20220215"),
+        "toDate": attrs.get("toDate", "20220215"),
+        "period": "LastBusinessDay",
+        "whenGenerated": "20220216;083000",
+    }
+    return f"<FlexStatement {_attrs(header)}>\n<Trades>\n" + "\n".join(body) + "\n</Trades>\n</FlexStatement>"
+
+
+def document(*statements: str) -> bytes:
+    return (
+        '<FlexQueryResponse queryName="Daily trades" type="AF">\n'
+        f'<FlexStatements count="{len(statements)}">\n' + "\n".join(statements) + "\n</FlexStatements>\n"
+        "</FlexQueryResponse>\n"
+    ).encode()
+
+
+def context(**config: Any) -> ReaderContext:
+    settings_ = {
+        "format": ibkr_flex.NAME,
+        "accounts": {"U1111111": "00000000-0000-0000-0000-000000000001"},
+        "assets": {"AAPL": "aapl-us-equity", "11004968": "es-2022-03", "AAPL  220318C00150000": "aapl-c150-2022-03"},
+        "manager_pattern": r"^(?P<manager>[^/]+)/",
+        "timezone": "America/New_York",
+    }
+    settings_.update(config)
+    return ReaderContext(source=SOURCE, config=SourceConfig(**settings_), uri=URI)
+
+
+class Output:
+    def __init__(self, data: bytes, ctx: ReaderContext | None = None) -> None:
+        self.context = ctx or context()
+        self.records = list(ibkr_flex.read(data, self.context))
+        self.orders = [r for r in self.records if isinstance(r, OrderRecord)]
+        self.events = [r for r in self.records if isinstance(r, OrderEventRecord)]
+        self.trades = [r for r in self.records if isinstance(r, TradeRecord)]
+        self.rejects = [r for r in self.records if isinstance(r, RejectRecord)]
+
+    def trade(self, transaction_id: str) -> TradeRecord:
+        (found,) = [t for t in self.trades if t.venue_metadata["transactionID"] == transaction_id]
+        return found
+
+    def event_of(self, trade: TradeRecord) -> OrderEventRecord:
+        (found,) = [e for e in self.events if e.event_metadata is trade.venue_metadata]
+        return found
+
+
+def local(naive: dt.datetime, zone: ZoneInfo = NY) -> dt.datetime:
+    return naive.replace(tzinfo=zone).astimezone(UTC)
+
+
+def oracle(data: bytes) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an attribute ibflex does not know would make the oracle blind
+        return ibparser.parse(data)
+
+
+def assert_agrees_with_ibflex(data: bytes, out: Output, zone: ZoneInfo = NY) -> None:
+    """Every EXECUTION row of ibflex is one trade of ours with the same values; ORDER rows likewise."""
+    response = oracle(data)
+    executions = 0
+    for stmt in response.FlexStatements:
+        for row in stmt.Trades:
+            if row.levelOfDetail == "ORDER":
+                (order,) = [o for o in out.orders if o.order_remote_id == row.ibOrderID
+                            and o.venue_metadata["accountId"] == row.accountId]  # fmt: skip
+                assert order.quantity == abs(row.quantity)
+                assert order.order_side == (1 if row.buySell == ibenums.BuySell.BUY else -1)
+                assert order.order_time == local(row.orderTime or row.dateTime, zone)
+                assert order.currency == row.currency
+                continue
+            executions += 1
+            trade = out.trade(row.transactionID)
+            assert trade.venue_metadata["accountId"] == row.accountId
+            assert trade.trade_remote_id == (row.tradeID or row.ibExecID or row.transactionID)
+            assert trade.quantity == abs(row.quantity)
+            assert trade.price == row.tradePrice
+            buy = row.buySell in (ibenums.BuySell.BUY, ibenums.BuySell.CANCELBUY)
+            assert trade.trade_side == (1 if buy else -1)
+            assert trade.currency == row.currency
+            assert trade.commission == (None if row.ibCommission is None else -row.ibCommission)
+            if row.ibCommission is not None:
+                assert trade.commission_asset_identifier == (row.ibCommissionCurrency or row.currency)
+            assert trade.settlement_cost == row.netCash
+            assert trade.trade_time == local(row.dateTime, zone)
+            assert trade.venue == row.exchange
+            cancelled = row.transactionType in (ibenums.TradeType.TRADECANCEL, ibenums.TradeType.FRACSHARECANCEL)
+            assert (trade.trade_kind == "bust") == cancelled
+    assert len(out.trades) == executions
+
+
+def check_contract(records: list[Any]) -> None:
+    """What the warehouse requires of every record (types, vocabularies, UTC times, exact numbers)."""
+
+    def utc(value: dt.datetime) -> None:
+        assert isinstance(value, dt.datetime) and value.utcoffset() == dt.timedelta(0)
+
+    def number(value: Any) -> None:
+        assert value is None or (isinstance(value, Decimal) and value.is_finite())
+
+    for r in records:
+        if isinstance(r, RejectRecord):
+            assert r.reason and (r.raw_record is None or isinstance(r.raw_record, str))
+            continue
+        assert isinstance(r.record_number, int) and r.record_number >= 1
+        if isinstance(r, TradeRecord):
+            utc(r.trade_time)
+            assert r.trade_side in (1, -1) and r.quantity > 0 and r.trade_kind in TRADE_KINDS
+            assert (r.trade_kind == "fill") == (r.ref_trade_identifier is None)
+            for value in (r.price, r.commission, r.settlement_cost):
+                number(value)
+            assert r.asset_identifier
+        elif isinstance(r, OrderRecord):
+            utc(r.order_time)
+            assert r.order_side in (1, -1)
+            number(r.quantity)
+        elif isinstance(r, OrderEventRecord):
+            utc(r.event_time)
+            assert r.event_type in EVENT_TYPES
+            assert r.order_status is None or r.order_status in ORDER_STATUSES
+            for value in (r.cum_quantity, r.leaves_quantity, r.avg_price):
+                number(value)
+        else:
+            raise AssertionError(f"unexpected record {r!r}")
+    facts = [r for r in records if not isinstance(r, RejectRecord)]
+    for kind in (OrderRecord, OrderEventRecord, TradeRecord):
+        ids = [r[2] for r in facts if isinstance(r, kind)]
+        assert len(ids) == len(set(ids)), f"duplicate {kind.__name__} identifiers"
+
+
+# --- the golden statement -------------------------------------------------------------------------------
+
+# Account U1111111: order 1001 (buy 300 AAPL) in three partial fills, with its ORDER row; a sell
+# with negative quantity (order 1002). Account U2222222 (unmapped): executions only (no ORDER rows).
+A1 = execution("431001", "1830001", "1001", "100", "172.10", date_time="20220215;102026", commission="-0.35")
+A2 = execution("431002", "1830002", "1001", "150", "172.12", date_time="20220215;102031", commission="-0.52")
+A3 = execution("431003", "1830003", "1001", "50", "172.15", date_time="20220215;102105", commission="-0.18",
+               notes="")  # fmt: skip
+S1 = execution("431010", "1830010", "1002", "-200", "173.5", date_time="20220215;143000", order_time="20220215;142959",
+               commission="-1.0446", ibCommissionCurrency="USD", notes="")  # fmt: skip
+ORDER_1001 = order_row("1001", "300", "172.118333333", tradeMoney="51635.5", ibCommission="-1.05", dateTime="20220215;102105")
+B1 = execution("431100", "1830100", "2001", "-5", "410.2", account="U2222222", symbol="SPY", conid="756733",
+               isin="US78462F1030", date_time="20220215;150000", order_time="20220215;145950")  # fmt: skip
+B2 = execution("431101", "1830101", "2001", "-5", "410.25", account="U2222222", symbol="SPY", conid="756733",
+               isin="US78462F1030", date_time="20220215;150002", order_time="20220215;145950")  # fmt: skip
+
+GOLDEN = document(
+    statement("U1111111", [("Order", ORDER_1001), A1, A2, A3, S1]),
+    statement("U2222222", [B2, B1]),  # file order is not time order
+)
+
+
+def test_golden_statement_agrees_with_ibflex() -> None:
+    out = Output(GOLDEN)
+    assert out.rejects == []
+    assert_agrees_with_ibflex(GOLDEN, out)
+    check_contract(out.records)
+    assert len(out.trades) == 6 and len(out.events) == 6
+    assert sorted(o.order_remote_id for o in out.orders) == ["1001", "1002", "2001"]
+    assert out.context.stats["order_rows"] == 1 and out.context.stats["derived_orders"] == 2
+
+
+def test_multi_account_mapping_and_identifiers() -> None:
+    out = Output(GOLDEN)
+    first, second = out.trade("1830001"), out.trade("1830100")
+    assert first.account_identifier == "00000000-0000-0000-0000-000000000001"
+    assert second.account_identifier == f"{SOURCE}:U2222222"
+    assert out.context.unmapped_accounts["U2222222"] > 0
+    assert first.asset_identifier == "aapl-us-equity"
+    assert second.asset_identifier == f"{SOURCE}:SPY"
+    ctx = out.context
+    assert first.trade_identifier == ctx.identifier("trade", "U1111111", "431001")
+    assert first.order_identifier == ctx.identifier("order", "U1111111", "1001")
+    # record numbers are positions among the Trades rows of the whole file
+    assert [first.record_number, second.record_number] == [2, 7]
+
+
+def test_order_and_execution_rows_are_not_double_counted() -> None:
+    out = Output(GOLDEN)
+    order = next(o for o in out.orders if o.order_remote_id == "1001")
+    fills = [t for t in out.trades if t.order_identifier == order.order_identifier]
+    assert len(fills) == 3  # the ORDER row is an order, not a fourth fill
+    assert sum(t.quantity for t in fills) == order.quantity == Decimal(300)
+    assert order.record_number == 1
+    assert order.order_time == local(dt.datetime(2022, 2, 15, 10, 20, 1))  # orderTime, not dateTime
+    assert order.order_type == "LMT" and order.limit_price is None
+    assert order.client_order_id == "mgr-a/1001" and order.order_manager_identifier == "mgr-a"
+
+
+def test_partial_fills_of_one_order_replay_to_filled() -> None:
+    out = Output(GOLDEN)
+    events = [out.event_of(out.trade(t)) for t in ("1830001", "1830002", "1830003")]
+    assert [e.event_type for e in events] == ["partially_filled", "partially_filled", "filled"]
+    assert [e.order_status for e in events] == ["partially_filled", "partially_filled", "filled"]
+    assert [e.cum_quantity for e in events] == [100, 250, 300]
+    assert [e.leaves_quantity for e in events] == [200, 50, 0]
+    assert events[1].avg_price == (100 * Decimal("172.10") + 150 * Decimal("172.12")) / 250
+    assert events[0].event_time == local(dt.datetime(2022, 2, 15, 10, 20, 26))
+    assert len({e.event_identifier for e in events}) == 3
+
+
+def test_executions_without_order_rows_derive_one_order() -> None:
+    out = Output(GOLDEN)
+    (order,) = [o for o in out.orders if o.order_remote_id == "2001"]
+    assert order.quantity is None  # an execution statement never says how large the order was
+    assert order.order_side == -1
+    assert order.order_time == local(dt.datetime(2022, 2, 15, 14, 59, 50))
+    assert order.venue_metadata["transactionID"] == "1830100"  # the first execution in time, not in file
+    events = [out.event_of(out.trade(t)) for t in ("1830100", "1830101")]
+    assert [e.event_type for e in events] == ["partially_filled", "partially_filled"]
+    # without the ORDER row the statement may hold only part of the order: totals are unknown, not partial
+    assert all(e.cum_quantity is None and e.avg_price is None for e in events)
+    assert all(e.leaves_quantity is None for e in events)
+
+
+def test_sell_with_negative_quantity() -> None:
+    out = Output(GOLDEN)
+    sell = out.trade("1830010")
+    assert sell.trade_side == -1 and sell.quantity == Decimal(200)
+    assert sell.commission == Decimal("1.0446") and sell.commission_asset_identifier == "USD"
+    assert sell.settlement_cost == Decimal(200) * Decimal("173.5") - Decimal("1.0446")  # cash received
+    assert sell.settlement_asset_identifier == "USD"
+    assert sell.venue == "ISLAND" and sell.trade_remote_id == "431010"
+    assert sell.venue_metadata["ibCommission"] == "-1.0446"  # the raw value is kept
+
+
+# --- cancellations and corrections --------------------------------------------------------------------------
+
+ORIGINAL = execution("1389766089", "5694297401", "706190606", "-100", "16.2", date_time="20150910;134859",
+                     order_time="20150910;133314", notes="")  # fmt: skip
+CANCEL = cancellation(ORIGINAL, "5694297405")
+
+
+def test_cancellation_is_a_bust_of_the_original() -> None:
+    data = document(statement("U1111111", [ORIGINAL, CANCEL]))
+    out = Output(data)
+    assert_agrees_with_ibflex(data, out)
+    check_contract(out.records)
+    original, bust = out.trade("5694297401"), out.trade("5694297405")
+    assert original.trade_kind == "fill" and bust.trade_kind == "bust"
+    assert bust.ref_trade_identifier == original.trade_identifier
+    assert bust.trade_identifier != original.trade_identifier
+    assert bust.trade_side == -1 and bust.quantity == Decimal(100)  # "SELL (Ca.)": the side of the cancelled sell
+    assert bust.commission == Decimal(-1)  # the commission is refunded
+    event = out.event_of(bust)
+    # no ORDER row in this statement: the order's running total is unknown, not 0
+    assert event.event_type == "trade_cancel" and event.cum_quantity is None and event.order_status is None
+    assert "1389766089" in event.reason
+
+
+def test_cancellation_in_a_later_statement_refers_to_the_same_fill() -> None:
+    day1 = Output(document(statement("U1111111", [ORIGINAL])))
+    day2 = Output(document(statement("U1111111", [CANCEL], fromDate="20150911", toDate="20150911")))
+    (bust,) = day2.trades
+    assert bust.ref_trade_identifier == day1.trades[0].trade_identifier
+    assert bust.order_identifier == day1.trades[0].order_identifier
+    # the cancel alone still gives its order a row (derived from it, with the side of the fill)
+    assert day2.orders[0].order_identifier == day1.orders[0].order_identifier
+    assert day2.orders[0].order_side == -1
+
+
+def test_cancellation_marked_only_by_notes_or_buysell() -> None:
+    by_notes = cancellation(ORIGINAL, "5694297405", transactionType="ExchTrade", buySell="SELL")
+    by_side = cancellation(ORIGINAL, "5694297405", transactionType="ExchTrade", notes="")
+    for row in (by_notes, by_side):
+        out = Output(document(statement("U1111111", [ORIGINAL, row])))
+        assert out.trade("5694297405").trade_kind == "bust"
+        assert out.trade("5694297405").trade_side == -1
+
+
+def test_rebooked_fill_under_the_same_trade_id_is_a_new_fill() -> None:
+    # IB corrects a 2-lot fill to 1 lot: cancel it, then book it again under the same tradeID
+    original = execution("1786699376", "10651107881", "726326436", "2", "0.73", ibExecID="0001938c.6a59af42.01.01")
+    cancel = cancellation(original, "10651118319")
+    rebooked = execution("1786699376", "10651118321", "726326436", "1", "0.73", ibExecID="0001938c.6a59af42.01.02",
+                         ibCommission="-0.3333")  # fmt: skip
+    data = document(statement("U1111111", [original, cancel, rebooked]))
+    out = Output(data)
+    assert_agrees_with_ibflex(data, out)
+    check_contract(out.records)
+    first, bust, again = out.trade("10651107881"), out.trade("10651118319"), out.trade("10651118321")
+    assert bust.ref_trade_identifier == first.trade_identifier
+    assert again.trade_kind == "fill" and again.trade_identifier != first.trade_identifier
+    busted = {t.ref_trade_identifier for t in out.trades if t.trade_kind == "bust"}
+    effective = [t for t in out.trades if t.trade_kind == "fill" and t.trade_identifier not in busted]
+    assert [t.quantity for t in effective] == [1]
+    assert out.event_of(again).cum_quantity is None  # no ORDER row: the order's total is unknown
+    assert out.context.stats["rebooked_fills"] == 1
+    # a later statement with the cancel and the re-booking only gives the same identifiers
+    later = Output(document(statement("U1111111", [cancel, rebooked])))
+    assert later.trade("10651118321").trade_identifier == again.trade_identifier
+    assert later.trade("10651118319").ref_trade_identifier == first.trade_identifier
+
+
+def test_cancellation_without_orig_trade_id() -> None:
+    # a FracShareCancel of an old statement names no original: matched in the statement, else rejected
+    fraction = execution("", "3831648700", "3831648700", "0.276942", "0.00001", transactionType="FracShare",
+                         ibExecID="", notes="")  # fmt: skip
+    cancel = cancellation(fraction, "3831648707", transactionType="FracShareCancel", origTradeID="",
+                          origOrderID="0", origTradePrice="0")  # fmt: skip
+    out = Output(document(statement("U1111111", [fraction, cancel])))
+    assert out.rejects == []
+    assert out.trade("3831648707").ref_trade_identifier == out.trade("3831648700").trade_identifier
+    assert out.context.stats["ref_by_match"] == 1
+    alone = Output(document(statement("U1111111", [cancel])))
+    (reject,) = alone.rejects
+    assert reject.field == "origTradeID" and "cannot tell which fill" in reject.reason
+    assert 'transactionID="3831648707"' in reject.raw_record
+
+
+def test_correction_refers_to_the_original_and_replaces_it() -> None:
+    original = execution("500001", "900001", "3001", "100", "50.00", notes="")
+    corrected = execution("500002", "900002", "3001", "100", "50.05", transactionType="TradeCorrect",
+                          origTradeID="500001", origTradePrice="50.00", origTradeDate="20220215",
+                          origOrderID="3001", notes="", date_time="20220215;102027")  # fmt: skip
+    data = document(statement("U1111111", [original, corrected]))
+    out = Output(data)
+    assert_agrees_with_ibflex(data, out)
+    check_contract(out.records)
+    fix = out.trade("900002")
+    assert fix.trade_kind == "correction" and fix.ref_trade_identifier == out.trade("900001").trade_identifier
+    assert fix.price == Decimal("50.05")
+    event = out.event_of(fix)
+    assert event.event_type == "trade_correct"
+    assert event.cum_quantity is None and event.avg_price is None  # no ORDER row: totals unknown
+    # origTradeID on a row that is not a cancellation also makes it a correction
+    implicit = execution("500003", "900003", "3001", "100", "50.05", origTradeID="500001", notes="")
+    out = Output(document(statement("U1111111", [original, implicit])))
+    assert out.trade("900003").trade_kind == "correction"
+
+
+# --- instruments ------------------------------------------------------------------------------------------
+
+OPTION = execution("1786324343", "10650349329", "726154187", "2", "2.14", assetCategory="OPT",
+                   symbol="AAPL  220318C00150000", description="AAPL 18MAR22 150 C", conid="518467934",
+                   securityID="", securityIDType="", cusip="", isin="", underlyingConid="265598",
+                   underlyingSymbol="AAPL", multiplier="100", strike="150", expiry="20220318", putCall="C",
+                   exchange="CBOE", commission="-1.3")  # fmt: skip
+FUTURE = execution("1786330251", "10650358114", "726156619", "-1", "4380.25", assetCategory="FUT",
+                   symbol="ESH2", description="ES 18MAR22", conid="11004968", securityID="", securityIDType="",
+                   cusip="", isin="", listingExchange="CME", underlyingConid="11004958", underlyingSymbol="ES",
+                   multiplier="50", expiry="20220318", exchange="CME", commission="-2.25")  # fmt: skip
+
+
+def test_options_and_futures_keep_their_contract_attributes() -> None:
+    data = document(statement("U1111111", [OPTION, FUTURE]))
+    out = Output(data)
+    assert_agrees_with_ibflex(data, out)
+    response = oracle(data)
+    option_row, future_row = response.FlexStatements[0].Trades
+    option, future = out.trade("10650349329"), out.trade("10650358114")
+    assert option.asset_identifier == "aapl-c150-2022-03"  # mapped by IB's full local symbol
+    assert future.asset_identifier == "es-2022-03"  # mapped by conid
+    meta = option.venue_metadata
+    assert Decimal(meta["multiplier"]) == option_row.multiplier == 100
+    assert Decimal(meta["strike"]) == option_row.strike
+    assert meta["expiry"] == option_row.expiry.strftime("%Y%m%d") and meta["putCall"] == option_row.putCall.value
+    assert meta["underlyingSymbol"] == option_row.underlyingSymbol == "AAPL"
+    assert future.venue_metadata["conid"] == future_row.conid and Decimal(future.venue_metadata["multiplier"]) == 50
+    assert future.trade_side == -1 and future.venue == "CME"
+
+
+def test_unmapped_instrument_keeps_the_local_symbol() -> None:
+    out = Output(document(statement("U1111111", [OPTION])), context(assets={}))
+    assert out.trades[0].asset_identifier == f"{SOURCE}:AAPL  220318C00150000"
+    assert out.context.unmapped_assets["AAPL  220318C00150000"] > 0
+
+
+# --- times and missing values -------------------------------------------------------------------------------
+
+DATETIME_FORMS = [
+    "20220215;102026",
+    "2022-02-15;10:20:26",
+    "2022-02-1510:20:26",
+    "20220215 102026",
+    "2022-02-15, 10:20:26",
+    "20220215",
+    "2022-02-15",
+    "20220715;102026",  # summer time: UTC-4
+]
+
+
+@pytest.mark.parametrize("form", DATETIME_FORMS)
+def test_every_datetime_form_is_read_in_the_statement_zone(form: str) -> None:
+    row = execution("431001", "1830001", "1001", "100", "172.10", date_time=form, order_time=form)
+    data = document(statement("U1111111", [row]))
+    out = Output(data)
+    (expected,) = oracle(data).FlexStatements[0].Trades
+    expected_time = expected.dateTime if isinstance(expected.dateTime, dt.datetime) else None
+    assert expected_time is not None
+    assert out.trades[0].trade_time == local(expected_time)
+    assert out.orders[0].order_time == local(expected.orderTime)
+    assert out.trades[0].trade_time.tzinfo == UTC
+    if len(form) <= 10:
+        assert out.context.stats["date_only_times"] > 0
+
+
+def test_times_follow_the_source_timezone() -> None:
+    row = execution("431001", "1830001", "1001", "100", "172.10", date_time="20220215;102026")
+    tokyo = Output(document(statement("U1111111", [row])), context(timezone="Asia/Tokyo"))
+    assert tokyo.trades[0].trade_time == dt.datetime(2022, 2, 15, 1, 20, 26, tzinfo=UTC)
+
+
+def test_trade_date_and_time_when_datetime_is_missing() -> None:
+    row = execution("431001", "1830001", "1001", "100", "172.10", dateTime="", tradeDate="20220215", tradeTime="102026")
+    out = Output(document(statement("U1111111", [row])))
+    assert out.trades[0].trade_time == local(dt.datetime(2022, 2, 15, 10, 20, 26))
+    assert out.context.stats["time_from_trade_date"] == 1
+
+
+def test_na_and_empty_values_are_missing() -> None:
+    row = execution("431001", "1830001", "1001", "100", "172.10", netCash="N/A", ibCommission="",
+                    ibCommissionCurrency="", exchange="N/A", orderReference="", orderType="",
+                    orderTime="N/A", brokerageOrderID="N/A")  # fmt: skip
+    data = document(statement("U1111111", [row]))
+    out = Output(data)
+    assert_agrees_with_ibflex(data, out)
+    trade, order = out.trades[0], out.orders[0]
+    assert trade.settlement_cost is None and trade.settlement_asset_identifier is None
+    assert trade.commission is None and trade.commission_asset_identifier is None
+    assert trade.venue is None
+    assert order.client_order_id is None and order.order_manager_identifier is None and order.order_type is None
+    assert order.order_time == trade.trade_time  # no orderTime: the first execution's time
+    assert trade.venue_metadata["netCash"] == "N/A"  # raw kept as sent
+
+
+def test_other_levels_of_detail_are_skipped_and_counted() -> None:
+    lot = execution("431001", "", "", "-100", "172.10", levelOfDetail="CLOSED_LOT")
+    summary = execution("", "", "", "100", "172.10", levelOfDetail="SYMBOL_SUMMARY")
+    as_trade_tag = order_row("1001", "100", "172.10")  # <Trade levelOfDetail="ORDER">
+    data = document(statement("U1111111", [("Lot", lot), ("SymbolSummary", summary), as_trade_tag, A1]))
+    out = Output(data)
+    assert out.context.stats["skipped_closed_lot"] == 1
+    assert out.context.stats["skipped_symbol_summary"] == 1
+    assert len(out.trades) == 1 and len(out.orders) == 1 and out.orders[0].quantity == 100
+    assert out.events[0].event_type == "filled"
+
+
+def test_same_trade_twice_in_one_file_is_yielded_once() -> None:
+    data = document(statement("U1111111", [A1, A2]), statement("U1111111", [A2, A3]))
+    out = Output(data)
+    assert [t.venue_metadata["transactionID"] for t in out.trades] == ["1830001", "1830002", "1830003"]
+    check_contract(out.records)
+    assert out.context.stats["duplicate_rows"] == 1
+
+
+# --- bad input ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({"tradePrice": ""}, "tradePrice", "missing"),
+        ({"quantity": "N/A"}, "quantity", "missing"),
+        ({"quantity": "1O0"}, "quantity", "not a number"),
+        ({"quantity": "0"}, "quantity", "zero"),
+        ({"tradePrice": "NaN"}, "tradePrice", "finite"),
+        ({"symbol": ""}, "symbol", "missing"),
+        ({"dateTime": "", "tradeDate": ""}, "dateTime", "missing"),
+        ({"dateTime": "2022-13-45;10:20:26"}, "dateTime", "not a valid time"),
+        ({"dateTime": "20220215;1020"}, "dateTime", "time"),
+        ({"orderTime": "yesterday"}, "orderTime", "date/time"),
+        ({"tradeID": "", "transactionID": "", "ibExecID": ""}, "tradeID", "missing"),
+        ({"buySell": "HOLD"}, "buySell", "BUY"),
+        ({"buySell": "BUY", "quantity": "-100"}, "buySell", "contradicts"),
+        ({"ibCommission": "1e400"}, "ibCommission", "out of range"),
+        ({"currency": "USD" * 10}, "currency", "longer"),
+    ],
+)
+def test_bad_row_is_rejected_and_the_rest_is_read(change: dict[str, str], field: str, words: str) -> None:
+    bad = execution("431099", "1830099", "1099", "100", "172.10")
+    bad.update(change)
+    out = Output(document(statement("U1111111", [A1, bad, A2])))
+    (reject,) = out.rejects
+    assert reject.field == field and words in reject.reason, reject
+    assert reject.record_number == 2
+    assert reject.raw_record.startswith("<Trade ") and 'ibOrderID="1099"' in reject.raw_record
+    assert [t.venue_metadata["transactionID"] for t in out.trades] == ["1830001", "1830002"]
+    assert out.context.stats["rejects"] == 1
+
+
+def test_thousands_separators_are_read() -> None:
+    row = execution("431001", "1830001", "1001", "100", "172.10", netCash="-17,211.00")
+    assert Output(document(statement("U1111111", [row]))).trades[0].settlement_cost == Decimal("-17211.00")
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol9 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+]>
+<FlexQueryResponse queryName="x" type="AF"><FlexStatements count="1">
+<FlexStatement accountId="U1111111" fromDate="20220215" toDate="20220215" period="x" whenGenerated="20220216;083000">
+<Trades><Trade accountId="U1111111" symbol="&lol9;" tradeID="1" quantity="1" tradePrice="1"
+ dateTime="20220215;102026" levelOfDetail="EXECUTION"/></Trades></FlexStatement></FlexStatements></FlexQueryResponse>
+"""
+
+EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
+<!DOCTYPE r [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
+<FlexQueryResponse queryName="x" type="AF"><FlexStatements count="0">&secret;</FlexStatements></FlexQueryResponse>
+"""
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (BILLION_LAUGHS, "DTD"),
+        (EXTERNAL_ENTITY, "DTD"),
+        (b"", "not well-formed"),
+        (b"accountId,symbol,quantity\nU1,AAPL,100\n", "not well-formed"),
+        (GOLDEN[: len(GOLDEN) // 2], "not well-formed"),
+        (GOLDEN.replace(b"Daily trades", "Daily trades \u00e9".encode("latin-1")), "not well-formed"),  # not UTF-8
+        (b'<?xml version="1.0" encoding="klingon"?><FlexQueryResponse/>', "not well-formed"),
+        (b"<FlexStatementResponse><Status>Fail</Status><ErrorCode>1019</ErrorCode></FlexStatementResponse>", "error"),
+        (b"<html><body>maintenance</body></html>", "root element"),
+        (b'<FlexQueryResponse queryName="x" type="AF"/>', "no <FlexStatements>"),
+    ],
+)
+def test_unreadable_files_raise_one_error_naming_the_file(data: bytes, words: str) -> None:
+    with pytest.raises(ExtractUnreadable) as info:
+        list(ibkr_flex.read(data, context()))
+    assert info.value.uri == URI and URI in str(info.value)
+    assert words in info.value.reason
+
+
+def test_empty_statement_gives_no_records() -> None:
+    data = document(statement("U1111111", []))
+    assert list(ibkr_flex.read(data, context())) == []
+    assert list(ibkr_flex.read(document(), context())) == []
+
+
+# --- property tests ---------------------------------------------------------------------------------------
+
+FUZZ_BASE = document(
+    statement("U1111111", [("Order", ORDER_1001), A1, A2, A3, S1, ORIGINAL, CANCEL, OPTION]),
+    statement("U2222222", [B1, B2]),
+)
+FUZZ_ROWS = [A1, A2, ORIGINAL, CANCEL, FUTURE, ORDER_1001]
+JUNK = st.sampled_from(
+    ["", "N/A", "--", "0", "-0", "1e999", "NaN", "-1", "abc", "2022-02-30;25:61:61", "20220215;", "SELL (Ca.)",
+     "BUY", "Ca", "TradeCancel", "TradeCorrect", "ORDER", "CLOSED_LOT", "\u00e9\u00e8", "9" * 80, " 1 ", "1,000"]
+) | st.text(st.characters(exclude_categories=("Cc", "Cs", "Cn")), max_size=12)  # characters XML can carry  # fmt: skip
+
+
+def _read_safely(data: bytes) -> list[Any] | None:
+    try:
+        records = list(ibkr_flex.read(data, context()))
+    except ExtractUnreadable as exc:
+        assert exc.uri == URI
+        return None
+    check_contract(records)
+    return records
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=400))
+def test_random_bytes_never_raise_anything_else(data: bytes) -> None:
+    _read_safely(data)
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_mutated_files_never_raise_anything_else(data: st.DataObject) -> None:
+    mutation = data.draw(st.sampled_from(["truncate", "flip", "rows"]))
+    if mutation == "truncate":
+        blob = FUZZ_BASE[: data.draw(st.integers(0, len(FUZZ_BASE)))]
+    elif mutation == "flip":
+        blob = bytearray(FUZZ_BASE)
+        for _ in range(data.draw(st.integers(1, 8))):
+            blob[data.draw(st.integers(0, len(blob) - 1))] = data.draw(st.integers(0, 255))
+        blob = bytes(blob)
+    else:  # rows with deleted / duplicated / junk attributes, duplicated rows, other levels
+        rows: list[tuple[str, dict[str, str]]] = []
+        for _ in range(data.draw(st.integers(1, 6))):
+            row = dict(data.draw(st.sampled_from(FUZZ_ROWS)))
+            for name in data.draw(st.lists(st.sampled_from(sorted(row)), max_size=4)):
+                action = data.draw(st.sampled_from(["delete", "junk"]))
+                if action == "delete":
+                    row.pop(name, None)
+                else:
+                    row[name] = data.draw(JUNK)
+            tag = data.draw(st.sampled_from(["Trade", "Order", "Lot"]))
+            rows.append((tag, row))
+            if data.draw(st.booleans()):
+                rows.append((tag, row))
+        account = data.draw(st.sampled_from(["U1111111", "", "U2222222"]))
+        blob = document(statement(account, rows), statement("U1111111", rows[:2]))
+    records = _read_safely(blob)
+    if mutation == "rows":
+        assert records is not None  # well-formed XML is always readable: bad rows become rejects
+
+
+# --- publishing ---------------------------------------------------------------------------------------------
+
+
+def _facts(uri: str, data: bytes) -> ExtractFacts:
+    ctx = ReaderContext(source=SOURCE, config=context().config, uri=uri)
+    return ExtractFacts(uri, hashlib.sha256(data).hexdigest(), len(data), ibkr_flex.NAME, ibkr_flex.VERSION,
+                        ibkr_flex.read(data, ctx))  # fmt: skip
+
+
+def test_overlapping_statements_publish_without_duplicates(engine) -> None:
+    # day 1's statement and a statement covering days 1-2 (the same trades again, plus new ones)
+    day2_fill = execution("431200", "1830200", "1003", "10", "175.00", date_time="20220216;093500",
+                          order_time="20220216;093459")  # fmt: skip
+    day1 = document(statement("U1111111", [("Order", ORDER_1001), A1, A2, A3, S1]), statement("U2222222", [B1, B2]))
+    both = document(
+        statement("U1111111", [A1, A2, A3, S1, day2_fill], fromDate="20220215", toDate="20220216"),
+        statement("U2222222", [B1, B2], fromDate="20220215", toDate="20220216"),
+    )
+    first, second = Output(day1), Output(both)
+    shared = {t.trade_identifier for t in first.trades} & {t.trade_identifier for t in second.trades}
+    assert len(shared) == 6  # the same trade in two files has the same identifier
+    assert {o.order_identifier for o in first.orders} <= {o.order_identifier for o in second.orders}
+
+    publish_partition(SOURCE, dt.date(2022, 2, 15), [_facts("memory://day1.xml", day1)], engine=engine)
+    summary = publish_partition(SOURCE, dt.date(2022, 2, 16), [_facts("memory://both.xml", both)], engine=engine)
+    assert summary.duplicates["TradesTS"] == 6
+
+    trades = Trades.read(engine=engine)
+    assert len(trades) == 7 and trades["trade_identifier"].is_unique
+    orders = Orders.read(engine=engine)
+    assert len(orders) == 4 and orders["order_identifier"].is_unique
+    events = OrderEvents.read(engine=engine)
+    assert len(events) == 7 and events["event_identifier"].is_unique
+    stored = trades.set_index("trade_identifier")
+    sell = stored.loc[first.trade("1830010").trade_identifier]
+    assert sell["quantity"] == Decimal(200) and sell["price"] == Decimal("173.5") and sell["trade_side"] == -1
+    assert sell["commission"] == Decimal("1.0446")
+    assert sell["trade_time"] == local(dt.datetime(2022, 2, 15, 14, 30))
+    order_1001 = orders.set_index("order_identifier").loc[first.trade("1830001").order_identifier]
+    assert order_1001["quantity"] == Decimal(300) and order_1001["order_manager_identifier"] == "mgr-a"
+    # publishing the same files again changes nothing
+    publish_partition(SOURCE, dt.date(2022, 2, 16), [_facts("memory://both.xml", both)], engine=engine)
+    assert len(Trades.read(engine=engine)) == 7
+    assert Counter(Trades.read(engine=engine)["partition_key"]) == Counter(trades["partition_key"])

@@ -182,3 +182,62 @@ def update_extract_counts(connection: Connection, extract_id: int, rows: dict[st
             rejects_count=rows.get("rejects", 0),
         )
     )
+
+
+def ingested_extracts(connection: Connection, partition_key: str) -> set[tuple[str, str, str | None]]:
+    """(uri, sha256, reader_version) of the extracts the partition's facts currently come from."""
+    rows = connection.execute(
+        select(ExtractFile.uri, ExtractFile.sha256, ExtractFile.reader_version).where(
+            ExtractFile.partition_key == partition_key, ExtractFile.status == "ingested"
+        )
+    )
+    return {(row.uri, row.sha256, row.reader_version) for row in rows}
+
+
+def record_failed_extract(
+    connection: Connection,
+    *,
+    source: str,
+    business_date: dt.date,
+    partition_key: str,
+    uri: str,
+    sha256: str,
+    size_bytes: int,
+    reader_name: str,
+    reader_version: str,
+    run_id: str | None,
+    error: str,
+) -> None:
+    """Note in the ledger that this version of an extract could not be read (facts untouched).
+
+    A version that was ingested before keeps its status: its facts are still the partition's.
+    """
+    existing = connection.execute(
+        select(ExtractFile.id, ExtractFile.status).where(ExtractFile.uri == uri, ExtractFile.sha256 == sha256)
+    ).one_or_none()
+    if existing is not None:
+        values: dict[str, Any] = {"error": error, "last_ingested_run_id": run_id}
+        if existing.status != "ingested":
+            values["status"] = "failed"
+        connection.execute(update(ExtractFile).where(ExtractFile.id == existing.id).values(**values))
+        return
+    connection.execute(
+        insert(ExtractFile).values(
+            source=source,
+            business_date=business_date,
+            partition_key=partition_key,
+            uri=uri,
+            sha256=sha256,
+            size_bytes=size_bytes,
+            reader_name=reader_name,
+            reader_version=reader_version,
+            first_seen_at=dt.datetime.now(dt.UTC),
+            last_ingested_run_id=run_id,
+            status="failed",
+            error=error,
+            orders_count=0,
+            order_events_count=0,
+            trades_count=0,
+            rejects_count=0,
+        )
+    )

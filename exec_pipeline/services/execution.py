@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from exec_pipeline.lib.sqltypes import require_utc
+from exec_pipeline.lib.sqltypes import datetime_from_sqlite, require_utc
 from exec_pipeline.models.execution import (
     MANAGER_STATUSES,
     MANAGER_TERMINAL_STATUSES,
     MANAGER_TRANSITIONS,
+    ORDER_TERMINAL_STATUSES,
     OrderManagerTable,
+    order_status_view,
 )
 from exec_pipeline.repositories import execution as repo
 
@@ -186,3 +191,98 @@ def advance_manager(
     for step in MANAGER_MAIN_LINE[start + 1 : MANAGER_MAIN_LINE.index(target_status) + 1]:
         row = transition_manager(session, uid, step, at=at)
     return row
+
+
+@dataclass(frozen=True)
+class ManagerProgress:
+    """What the facts say about one manager's orders."""
+
+    orders: int
+    orders_with_fills: int
+    terminal_orders: int
+    rejected_orders: int
+    first_order_time: dt.datetime | None
+    last_activity_time: dt.datetime | None
+
+    def implied_status(self) -> str | None:
+        """The status the facts imply (``None``: no orders seen yet).
+
+        First order seen -> submitted; first fill -> executing; every order terminal -> completed
+        if anything was filled, else failed when all were rejected, else cancelled.
+        """
+        if self.orders == 0:
+            return None
+        if self.terminal_orders == self.orders:
+            if self.orders_with_fills:
+                return "completed"
+            return "failed" if self.rejected_orders == self.orders else "cancelled"
+        return "executing" if self.orders_with_fills else "submitted"
+
+
+def manager_progress(session: Session, unique_identifiers: Iterable[str] | None = None) -> dict[str, ManagerProgress]:
+    """Per manager (by ``order_manager_identifier``), its orders' progress from the order_status view."""
+    view = order_status_view
+    terminal = view.c.order_status.in_(sorted(ORDER_TERMINAL_STATUSES))
+    query = (
+        select(
+            view.c.order_manager_identifier,
+            func.count(),
+            func.sum(case((view.c.trade_count > 0, 1), else_=0)),
+            func.sum(case((terminal, 1), else_=0)),
+            func.sum(case((view.c.order_status == "rejected", 1), else_=0)),
+            func.min(view.c.order_time),
+            func.max(func.coalesce(view.c.last_event_time, view.c.last_trade_time, view.c.order_time)),
+        )
+        .where(view.c.order_manager_identifier.is_not(None))
+        .group_by(view.c.order_manager_identifier)
+    )
+    if unique_identifiers is not None:
+        query = query.where(view.c.order_manager_identifier.in_(list(unique_identifiers)))
+    progress = {}
+    for manager, orders, filled, terminal_count, rejected, first, last in session.execute(query):
+        progress[manager] = ManagerProgress(
+            orders=orders,
+            orders_with_fills=int(filled or 0),
+            terminal_orders=int(terminal_count or 0),
+            rejected_orders=int(rejected or 0),
+            first_order_time=_as_utc(first),
+            last_activity_time=_as_utc(last),
+        )
+    return progress
+
+
+def _as_utc(value: dt.datetime | str | None) -> dt.datetime | None:
+    # MIN/MAX over the view lose the column type on SQLite (text); normalise both backends
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return datetime_from_sqlite(value)
+    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def advance_managers_from_facts(
+    session: Session, unique_identifiers: Iterable[str] | None = None
+) -> dict[str, tuple[str, str]]:
+    """Move registered managers forward to the status their orders' facts imply.
+
+    Only through legal transitions and never backwards; terminal managers are left alone, and
+    order-manager identifiers with no registered manager are ignored. Returns
+    ``{unique_identifier: (old status, new status)}`` for the managers that moved.
+    """
+    moved: dict[str, tuple[str, str]] = {}
+    for identifier, progress in manager_progress(session, unique_identifiers).items():
+        row = session.execute(repo.select_manager_by_unique_identifier(identifier)).scalar_one_or_none()
+        implied = progress.implied_status()
+        if row is None or implied is None or row.status in MANAGER_TERMINAL_STATUSES or implied == row.status:
+            continue
+        old = row.status
+        if implied in MANAGER_MAIN_LINE:
+            if MANAGER_MAIN_LINE.index(implied) <= MANAGER_MAIN_LINE.index(old):
+                continue
+            if old == "created":
+                transition_manager(session, row.uid, "submitted", at=progress.first_order_time)
+            row = advance_manager(session, row.uid, implied, at=progress.last_activity_time)
+        else:
+            row = transition_manager(session, row.uid, implied, at=progress.last_activity_time)
+        moved[identifier] = (old, row.status)
+    return moved

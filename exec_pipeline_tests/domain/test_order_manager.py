@@ -211,3 +211,70 @@ def test_concurrent_create_batch_makes_one_row(engine):
     assert errors == []
     assert len(set(uids)) == 1
     assert _count(engine) == 1
+
+
+# --- lifecycle driven by facts -------------------------------------------------------------------
+
+from decimal import Decimal  # noqa: E402
+
+from exec_pipeline.data_nodes.execution import (  # noqa: E402
+    ExtractFacts,
+    OrderEventRecord,
+    OrderRecord,
+    TradeRecord,
+    publish_partition,
+)
+from exec_pipeline.services.execution import advance_managers_from_facts  # noqa: E402
+
+
+def _facts(manager: str, *, filled: bool, final_status: str | None) -> list:
+    when = dt.datetime(2026, 5, 26, 14, 1, tzinfo=dt.UTC)
+    records: list = [OrderRecord(1, when, f"o-{manager}", "aapl", 1, quantity=Decimal(10),
+                                 order_manager_identifier=manager)]
+    if filled:
+        records.append(TradeRecord(2, when + dt.timedelta(minutes=1), f"t-{manager}", "aapl", 1, Decimal(10),
+                                   order_identifier=f"o-{manager}", price=Decimal(1)))
+    if final_status:
+        records.append(OrderEventRecord(3, when + dt.timedelta(minutes=2), f"e-{manager}", f"o-{manager}", "aapl",
+                                        final_status, order_status=final_status))
+    return records
+
+
+def _advance(engine) -> dict:
+    with Session(engine) as session, session.begin():
+        return advance_managers_from_facts(session)
+
+
+@pytest.mark.parametrize(
+    ("filled", "final_status", "expected"),
+    [
+        (False, None, "submitted"),
+        (True, "partially_filled", "executing"),
+        (True, "filled", "completed"),
+        (False, "canceled", "cancelled"),
+        (False, "rejected", "failed"),
+    ],
+)
+def test_facts_move_managers_through_the_lifecycle(engine, filled, final_status, expected):
+    manager = OrderManager.create_batch(unique_identifier="rebal", target_account_uid=ACCOUNT, target_time=TARGET,
+                                        engine=engine)
+    records = _facts("rebal", filled=filled, final_status=final_status)
+    publish_partition("fixgw", dt.date(2026, 5, 26), [ExtractFacts("mem://f", "1" * 64, 1, "t", "1", records)],
+                      engine=engine)
+    assert _advance(engine) == {"rebal": ("created", expected)}
+    stored = OrderManager.get(manager.uid, engine=engine)
+    assert stored.status == expected
+    assert stored.order_received_time == (dt.datetime(2026, 5, 26, 14, 1, tzinfo=dt.UTC) if expected in ("submitted", "executing", "completed") else None)
+    # a second pass changes nothing
+    assert _advance(engine) == {}
+
+
+def test_facts_never_move_a_manager_backwards(engine):
+    manager = OrderManager.create_batch(unique_identifier="late", target_account_uid=ACCOUNT, target_time=TARGET,
+                                        engine=engine)
+    manager.submit(engine=engine).start_execution(engine=engine).complete(engine=engine)
+    publish_partition("fixgw", dt.date(2026, 5, 26),
+                      [ExtractFacts("mem://f", "1" * 64, 1, "t", "1", _facts("late", filled=False, final_status=None))],
+                      engine=engine)
+    assert _advance(engine) == {}
+    assert OrderManager.get(manager.uid, engine=engine).status == "completed"

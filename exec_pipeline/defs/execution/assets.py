@@ -1,0 +1,321 @@
+"""Assets of the execution domain.
+
+- ``landing/<source>``: the broker extracts each source delivers (external, upstream).
+- ``execution/OrderManagerTable``: the order-manager registry, fed by intent files.
+- ``execution/OrdersTS``, ``execution/OrderEventsTS``, ``execution/TradesTS``: written together
+  from one read of a partition's extracts (``services.ingestion.ingest_partition``), partitioned
+  by ``date`` x ``source``. Managers whose orders were seen move along their lifecycle after each
+  publish (written to ``order_manager`` without an edge back in the graph).
+"""
+
+
+import datetime as dt
+import hashlib
+from collections import Counter
+from typing import Any
+
+import dagster as dg
+from pydantic import Field
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from exec_pipeline.data_nodes.execution import DATA_NODES, DataNode
+from exec_pipeline.defs.execution.partitions import catalogue, facts_partitions, split_partition_key
+from exec_pipeline.defs.resources import LandingZoneResource, WarehouseResource
+from exec_pipeline.models.execution import MANAGER_STATUSES, OrderManagerTable, OrdersTS
+from exec_pipeline.services.execution import advance_managers_from_facts
+from exec_pipeline.services.ingestion import IngestResult, ingest_partition
+from exec_pipeline.services.intents import apply_intent_files
+
+ORDER_MANAGER_KEY = dg.AssetKey(["execution", "OrderManagerTable"])
+FACT_KEYS: dict[str, dg.AssetKey] = {node.storage_identifier: dg.AssetKey(["execution", node.storage_identifier]) for node in DATA_NODES}
+FACT_DESCRIPTIONS = {
+    "OrdersTS": "Orders (orders_ts): one row per order, its first observation in a broker extract.",
+    "OrderEventsTS": "Order events (order_events_ts): one row per broker report about an order.",
+    "TradesTS": "Trades (trades_ts): one row per fill, and one per bust or correction of a fill.",
+}
+LINEAGE_COLUMNS = ("source", "extract_id", "record_number", "partition_key", "run_id", "reader_name", "reader_version", "ingested_at")
+
+CATALOGUE = catalogue()
+PARTITIONS = facts_partitions(CATALOGUE.source_names, CATALOGUE.start_date)
+
+
+def landing_key(source: str) -> dg.AssetKey:
+    return dg.AssetKey(["landing", source])
+
+
+LANDING_SPECS = [
+    dg.AssetSpec(
+        landing_key(name),
+        group_name="landing",
+        kinds={"file", config.format},
+        description=f"{config.format} extracts from {name}, delivered under <landing root>/{name}/<YYYY-MM-DD>/",
+        metadata={"format": config.format, "layout": f"{name}/<YYYY-MM-DD>/<file>"},
+    )
+    for name, config in CATALOGUE.sources.items()
+]
+
+
+def column_schema(node: DataNode) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=column.name,
+                type=str(column.type),
+                constraints=dg.TableColumnConstraints(nullable=column.nullable, unique=column.name == node.identifier),
+                description="lineage" if column.name in LINEAGE_COLUMNS else None,
+            )
+            for column in node.table.columns
+        ]
+    )
+
+
+def column_lineage(node: DataNode, sources: list[str]) -> dg.TableColumnLineage:
+    # every fact column is derived from the records of the sources' extracts
+    deps = [dg.TableColumnDep(asset_key=landing_key(source), column_name="record") for source in sources]
+    return dg.TableColumnLineage(
+        deps_by_column={column.name: deps for column in node.table.columns if column.name not in LINEAGE_COLUMNS}
+    )
+
+
+# --- the registry ------------------------------------------------------------------------------------
+
+
+@dg.asset(
+    key=ORDER_MANAGER_KEY,
+    group_name="execution",
+    kinds={"sql"},
+    pool="warehouse",
+    description=(
+        "Order-manager intent (order_manager table). Materializing it applies the intent files strategies drop "
+        "under <landing root>/order-managers/ (create_batch rows, JSON or CSV) and reports the registry."
+    ),
+    metadata={"dagster/table_name": OrderManagerTable.__tablename__},
+)
+def order_manager_table(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingZoneResource
+) -> dg.MaterializeResult:
+    engine = warehouse.engine()
+    result = apply_intent_files(list(landing.zone().intent_files()), engine=engine)
+    counts = _manager_counts(engine)
+    metadata: dict[str, Any] = {
+        "dagster/row_count": sum(counts.values()),
+        "managers_by_status": dg.MetadataValue.json(counts),
+        "intent_files": result.files,
+        "intents_applied": result.applied,
+        "intent_errors": len(result.errors),
+    }
+    if result.errors:
+        for error in result.errors:
+            context.log.error(str(error))
+        raise dg.Failure(
+            description=f"{len(result.errors)} order-manager intents could not be applied (valid rows were): "
+            + "; ".join(str(e) for e in result.errors[:10]),
+            metadata=metadata,
+        )
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def _manager_counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(OrderManagerTable.status, func.count()).group_by(OrderManagerTable.status)
+        ).all()
+    found = dict(rows)
+    return {status: int(found.get(status, 0)) for status in MANAGER_STATUSES}
+
+
+# --- the facts ----------------------------------------------------------------------------------------
+
+
+class IngestConfig(dg.Config):
+    """Options an operator can set when launching a materialization from the UI."""
+
+    force: bool = Field(
+        default=False,
+        description="Re-read and re-publish even when the extracts' content hashes are those already ingested.",
+    )
+    reject_threshold: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        description="The reject_ratio check fails when rejects / records read exceeds this fraction.",
+    )
+
+
+REJECT_RATIO_CHECK = dg.AssetCheckSpec(
+    "reject_ratio",
+    asset=FACT_KEYS["TradesTS"],
+    description="Rejected records / records read in this run's extracts stays under the configured threshold.",
+)
+
+
+@dg.multi_asset(
+    name="execution_facts",
+    specs=[
+        dg.AssetSpec(
+            FACT_KEYS[node.storage_identifier],
+            deps=[*(spec.key for spec in LANDING_SPECS), ORDER_MANAGER_KEY],
+            partitions_def=PARTITIONS,
+            group_name="execution",
+            kinds={"sql"},
+            description=f"{FACT_DESCRIPTIONS[node.storage_identifier]} Time index: {node.time_index}.",
+            metadata={
+                "dagster/table_name": node.table.name,
+                "dagster/column_schema": column_schema(node),
+                "time_index": node.time_index,
+                "identifier": node.identifier,
+            },
+        )
+        for node in DATA_NODES
+    ],
+    check_specs=[REJECT_RATIO_CHECK],
+    can_subset=False,
+    pool="warehouse",
+    # a date range (x sources) runs as one run; each partition is still its own transaction
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
+def execution_facts(
+    context: dg.AssetExecutionContext,
+    config: IngestConfig,
+    warehouse: WarehouseResource,
+    landing: LandingZoneResource,
+):
+    engine = warehouse.engine()
+    zone = landing.zone()
+    sources_catalogue = landing.catalogue()
+    results: list[IngestResult] = []
+    for key in sorted(context.partition_keys):
+        source, business_date = split_partition_key(key)
+        result = ingest_partition(
+            source,
+            business_date,
+            catalogue=sources_catalogue,
+            landing=zone,
+            engine=engine,
+            run_id=context.run.run_id,
+            force=config.force,
+        )
+        _log_result(context, result)
+        results.append(result)
+
+    moved = _advance_managers(engine, results)
+    for identifier, (old, new) in moved.items():
+        context.log.info(f"order manager {identifier}: {old} -> {new}")
+
+    for node in DATA_NODES:
+        yield dg.MaterializeResult(
+            asset_key=FACT_KEYS[node.storage_identifier],
+            metadata=_table_metadata(engine, node, results, moved),
+            data_version=dg.DataVersion(_content_version(results)),
+        )
+    yield _reject_ratio(results, config.reject_threshold)
+
+
+def _log_result(context: dg.AssetExecutionContext, result: IngestResult) -> None:
+    if result.skipped_unchanged:
+        context.log.info(f"{result.partition_key}: extracts unchanged since the last ingest; nothing re-published")
+    elif result.summary is None:
+        context.log.info(f"{result.partition_key}: no extracts")
+    else:
+        summary = result.summary
+        context.log.info(
+            f"{result.partition_key}: {len(summary.extracts)} extracts, read {summary.records_read}, "
+            f"stored {summary.rows_stored}"
+        )
+    for name, count in result.unmapped_accounts.items():
+        context.log.warning(f"{result.partition_key}: unmapped account {name!r} ({count} records)")
+    for name, count in result.unmapped_assets.items():
+        context.log.warning(f"{result.partition_key}: unmapped instrument {name!r} ({count} records)")
+
+
+def _advance_managers(engine: Engine, results: list[IngestResult]) -> dict[str, tuple[str, str]]:
+    keys = [r.partition_key for r in results if r.summary is not None]
+    if not keys:
+        return {}
+    with Session(engine) as session, session.begin():
+        managers = session.execute(
+            select(OrdersTS.order_manager_identifier)
+            .where(OrdersTS.partition_key.in_(keys), OrdersTS.order_manager_identifier.is_not(None))
+            .distinct()
+        ).scalars().all()
+        return advance_managers_from_facts(session, managers) if managers else {}
+
+
+def _content_version(results: list[IngestResult]) -> str:
+    digest = hashlib.sha256()
+    for result in sorted(results, key=lambda r: r.partition_key):
+        for read in sorted(result.extracts, key=lambda e: e.uri):
+            digest.update(f"{read.uri}\0{read.sha256}\0{read.reader_version}\n".encode())
+    return digest.hexdigest()[:24]
+
+
+def _table_metadata(
+    engine: Engine, node: DataNode, results: list[IngestResult], moved: dict[str, tuple[str, str]]
+) -> dict[str, Any]:
+    keys = [r.partition_key for r in results]
+    with engine.connect() as connection:
+        total = connection.execute(select(func.count()).select_from(node.table)).scalar_one()
+        owned = connection.execute(
+            select(func.count()).select_from(node.table).where(node.table.c.partition_key.in_(keys))
+        ).scalar_one()
+    name = node.storage_identifier
+    published = [r for r in results if r.summary is not None]
+    extracts = [
+        dg.TableRecord(
+            {"partition": r.partition_key, "uri": e.uri, "sha256": e.sha256, "size_bytes": e.size_bytes,
+             "reader": f"{e.reader_name} {e.reader_version}"}
+        )
+        for r in results
+        for e in r.extracts
+    ]
+    sources = sorted({r.source for r in results})
+    return {
+        "dagster/row_count": total,
+        "dagster/partition_row_count": owned,
+        "dagster/table_name": node.table.name,
+        "dagster/column_schema": column_schema(node),
+        "dagster/column_lineage": column_lineage(node, sources),
+        "partitions": len(results),
+        "partitions_skipped_unchanged": sum(r.skipped_unchanged for r in results),
+        "records_read": sum(r.summary.records_read.get(name, 0) for r in published),
+        "rows_stored": sum(r.summary.rows_stored.get(name, 0) for r in published),
+        "duplicates_not_stored": sum(r.summary.duplicates.get(name, 0) for r in published),
+        "rejects": sum(r.summary.rows_stored.get("rejects", 0) for r in published),
+        "extracts": dg.MetadataValue.table(
+            records=extracts,
+            schema=dg.TableSchema(
+                columns=[dg.TableColumn(c, t) for c, t in (("partition", "string"), ("uri", "string"),
+                         ("sha256", "string"), ("size_bytes", "int"), ("reader", "string"))]
+            ),
+        ),
+        "readers": dg.MetadataValue.json(dict(sorted({k: v for r in results for k, v in r.readers.items()}.items()))),
+        "unmapped_accounts": dg.MetadataValue.json(dict(sum((r.unmapped_accounts for r in results), Counter()))),
+        "unmapped_assets": dg.MetadataValue.json(dict(sum((r.unmapped_assets for r in results), Counter()))),
+        "reader_stats": dg.MetadataValue.json(dict(sum((r.reader_stats for r in results), Counter()))),
+        "managers_moved": dg.MetadataValue.json({k: f"{a} -> {b}" for k, (a, b) in moved.items()}),
+    }
+
+
+def _reject_ratio(results: list[IngestResult], threshold: float) -> dg.AssetCheckResult:
+    published = [r.summary for r in results if r.summary is not None]
+    rejects = sum(s.records_read.get("rejects", 0) for s in published)
+    records = sum(sum(s.records_read.values()) for s in published)
+    ratio = rejects / records if records else 0.0
+    return dg.AssetCheckResult(
+        check_name=REJECT_RATIO_CHECK.name,
+        asset_key=REJECT_RATIO_CHECK.asset_key,
+        passed=ratio <= threshold,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"rejects": rejects, "records_read": records, "ratio": ratio, "threshold": threshold},
+        description=f"{rejects} rejects out of {records} records ({ratio:.2%}; threshold {threshold:.2%})",
+    )
+
+
+def execution_assets() -> list[Any]:
+    return [*LANDING_SPECS, order_manager_table, execution_facts]
+
+
+def run_day(business_date: dt.date) -> list[dg.MultiPartitionKey]:
+    """The partition keys of one business date, one per source (used by the schedule)."""
+    return [dg.MultiPartitionKey({"date": business_date.isoformat(), "source": s}) for s in CATALOGUE.source_names]

@@ -1,0 +1,164 @@
+"""Asset checks guarding the execution facts (whole tables, so they can run any time from the UI).
+
+Blocking checks protect consumers: a failure fails the run that materialized the facts.
+``reject_ratio`` lives with the facts asset (it judges that run's extracts, with the run's config).
+"""
+
+
+import datetime as dt
+import dagster as dg
+from pydantic import Field
+from sqlalchemy import Connection, text
+
+from exec_pipeline.defs.execution.assets import FACT_KEYS
+from exec_pipeline.defs.resources import WarehouseResource
+
+SAMPLE_ROWS = 10
+
+
+def _number(connection: Connection, column: str) -> str:
+    # SQLite keeps decimals as text: compare them as numbers (a float is close enough to spot an
+    # overfill or a decreasing cumulative quantity); PostgreSQL compares exact numerics.
+    return f"CAST({column} AS REAL)" if connection.dialect.name == "sqlite" else column
+
+
+def _result(
+    connection: Connection,
+    query: str,
+    *,
+    what: str,
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+) -> dg.AssetCheckResult:
+    rows = connection.execute(text(query)).mappings().all()
+    return dg.AssetCheckResult(
+        passed=not rows,
+        severity=severity,
+        metadata={
+            "violations": len(rows),
+            "examples": dg.MetadataValue.json([{k: str(v) for k, v in row.items()} for row in rows[:SAMPLE_ROWS]]),
+        },
+        description=f"{len(rows)} {what}" if rows else f"no {what}",
+    )
+
+
+@dg.asset_check(
+    asset=FACT_KEYS["TradesTS"],
+    description="Every trade that names an order references an order present in OrdersTS. "
+    "Warns only: a broker may deliver the order in a later extract.",
+)
+def trades_reference_known_orders(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.engine().connect() as connection:
+        return _result(
+            connection,
+            "SELECT t.trade_identifier, t.order_identifier, t.partition_key, t.record_number FROM trades_ts t "
+            "WHERE t.order_identifier IS NOT NULL AND NOT EXISTS "
+            "(SELECT 1 FROM orders_ts o WHERE o.order_identifier = t.order_identifier)",
+            what="trades referencing unknown orders",
+            severity=dg.AssetCheckSeverity.WARN,
+        )
+
+
+@dg.asset_check(
+    asset=FACT_KEYS["TradesTS"],
+    blocking=True,
+    description="Effective filled quantity (busts and corrections applied) never exceeds the order quantity.",
+)
+def filled_within_order_quantity(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.engine().connect() as connection:
+        return _result(
+            connection,
+            "SELECT order_identifier, order_quantity, filled_quantity FROM order_status "
+            f"WHERE order_quantity IS NOT NULL AND {_number(connection, 'filled_quantity')} "
+            f"> {_number(connection, 'order_quantity')}",
+            what="orders filled beyond their quantity",
+        )
+
+
+@dg.asset_check(
+    asset=FACT_KEYS["OrderEventsTS"],
+    blocking=True,
+    description="Per order, in event order: the cumulative quantity never decreases (except on a bust, "
+    "correction or restatement), and no fill follows a terminal status (canceled, rejected, expired, filled).",
+)
+def event_sequences_valid(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.engine().connect() as connection:
+        cum = _number(connection, "cum_quantity")
+        previous_cum = _number(connection, "previous_cum")
+        query = f"""
+        WITH ordered AS (
+            SELECT order_identifier, event_identifier, event_time, event_type, order_status, cum_quantity,
+                   LAG(cum_quantity) OVER w AS previous_cum,
+                   MAX(CASE WHEN order_status IN ('canceled', 'rejected', 'expired', 'filled') THEN 1 ELSE 0 END)
+                       OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS after_terminal
+            FROM order_events_ts
+            WINDOW w AS (PARTITION BY order_identifier ORDER BY event_time, partition_key, record_number, event_identifier)
+        )
+        SELECT order_identifier, event_identifier, event_time, event_type, cum_quantity, previous_cum,
+               CASE WHEN event_type IN ('partially_filled', 'filled') AND after_terminal = 1
+                    THEN 'fill after a terminal status' ELSE 'cumulative quantity decreased' END AS problem
+        FROM ordered
+        WHERE (event_type IN ('partially_filled', 'filled') AND after_terminal = 1)
+           OR (cum_quantity IS NOT NULL AND previous_cum IS NOT NULL AND {cum} < {previous_cum}
+               AND event_type NOT IN ('trade_cancel', 'trade_correct', 'restated'))
+        ORDER BY order_identifier, event_time
+        """
+        return _result(connection, query, what="events out of sequence")
+
+
+def _unique_check(storage_identifier: str, table: str, identifier: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=FACT_KEYS[storage_identifier],
+        name=f"{identifier}_unique",
+        blocking=True,
+        description=f"Each deterministic {identifier} is stored once.",
+    )
+    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        with warehouse.engine().connect() as connection:
+            return _result(
+                connection,
+                f"SELECT {identifier}, COUNT(*) AS copies FROM {table} GROUP BY {identifier} HAVING COUNT(*) > 1",
+                what=f"duplicated {identifier}s",
+            )
+
+    return _check
+
+
+class FreshnessConfig(dg.Config):
+    max_age_hours: float = Field(default=26.0, gt=0, description="Fail when the last ingest is older than this.")
+
+
+@dg.asset_check(
+    asset=FACT_KEYS["TradesTS"],
+    description="The latest partition was ingested recently (extract ledger's last ingest).",
+)
+def facts_are_fresh(config: FreshnessConfig, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.engine().connect() as connection:
+        row = connection.execute(
+            text(
+                "SELECT partition_key, business_date, last_ingested_at FROM extract_files "
+                "WHERE status = 'ingested' ORDER BY last_ingested_at DESC LIMIT 1"
+            )
+        ).mappings().first()
+    if row is None:
+        return dg.AssetCheckResult(passed=False, description="nothing has been ingested yet")
+    last = row["last_ingested_at"]
+    if isinstance(last, str):  # SQLite text through a raw query
+        last = dt.datetime.fromisoformat(last).replace(tzinfo=dt.UTC)
+    age_hours = (dt.datetime.now(dt.UTC) - last).total_seconds() / 3600
+    return dg.AssetCheckResult(
+        passed=age_hours <= config.max_age_hours,
+        metadata={"last_ingested_at": last.isoformat(), "partition": row["partition_key"], "age_hours": round(age_hours, 2)},
+        description=f"last ingest {age_hours:.1f} h ago ({row['partition_key']}); limit {config.max_age_hours} h",
+    )
+
+
+def execution_checks() -> list[dg.AssetChecksDefinition]:
+    return [
+        trades_reference_known_orders,
+        filled_within_order_quantity,
+        event_sequences_valid,
+        _unique_check("OrdersTS", "orders_ts", "order_identifier"),
+        _unique_check("OrderEventsTS", "order_events_ts", "event_identifier"),
+        _unique_check("TradesTS", "trades_ts", "trade_identifier"),
+        facts_are_fresh,
+    ]

@@ -1,0 +1,106 @@
+"""Sensors: new or changed extracts start partition runs; new intent files refresh the registry."""
+
+
+import datetime as dt
+import hashlib
+import os
+
+import dagster as dg
+
+from exec_pipeline.data_nodes.execution import partition_key
+from exec_pipeline.defs.execution.assets import CATALOGUE, FACT_KEYS, ORDER_MANAGER_KEY, PARTITIONS
+from exec_pipeline.defs.execution.partitions import partition_key_for
+from exec_pipeline.defs.resources import LandingZoneResource, WarehouseResource
+from exec_pipeline.lib.landing_scan import ScanCursor, scan_landing
+from exec_pipeline.readers import get_reader
+from exec_pipeline.repositories import execution as repo
+
+# Tunable for operators and the end-to-end tests; the defaults suit a production landing zone.
+SENSOR_INTERVAL_SECONDS = int(os.environ.get("EXEC_PIPELINE_SENSOR_INTERVAL_SECONDS", "30"))
+SETTLE_SECONDS = float(os.environ.get("EXEC_PIPELINE_SETTLE_SECONDS", "30"))
+MAX_RUNS_PER_TICK = int(os.environ.get("EXEC_PIPELINE_MAX_RUNS_PER_TICK", "25"))
+LOOKBACK_DAYS = int(os.environ.get("EXEC_PIPELINE_LOOKBACK_DAYS", "3"))
+
+
+def _digest(items: set[tuple[str, str, str | None]]) -> str:
+    return hashlib.sha256(repr(sorted(items, key=str)).encode()).hexdigest()[:16]
+
+
+@dg.sensor(
+    name="landing_zone_sensor",
+    target=list(FACT_KEYS.values()),
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Requests one run per partition whose extracts are new or changed (settled, by content hash).",
+)
+def landing_zone_sensor(
+    context: dg.SensorEvaluationContext, warehouse: WarehouseResource, landing: LandingZoneResource
+) -> dg.SensorResult:
+    cursor = ScanCursor.from_json(context.cursor)
+    catalogue = landing.catalogue()
+    sources = [s for s in catalogue.source_names if s in CATALOGUE.sources]
+    scan = scan_landing(
+        landing.zone(),
+        sources,
+        cursor,
+        now=dt.datetime.now(dt.UTC),
+        settle_seconds=SETTLE_SECONDS,
+        max_partitions=MAX_RUNS_PER_TICK,
+        lookback_days=LOOKBACK_DAYS,
+    )
+    requests = []
+    unchanged = 0
+    outside = []
+    with warehouse.engine().connect() as connection:
+        for delivery in scan.ready:
+            key = partition_key_for(delivery.source, delivery.business_date)
+            if not PARTITIONS.has_partition_key(key):
+                outside.append(str(key))
+                continue
+            reader_version = get_reader(catalogue.source(delivery.source).format).version
+            current = {(uri, sha, reader_version) for uri, sha in delivery.sha256_by_uri.items()}
+            ingested = repo.ingested_extracts(connection, partition_key(delivery.source, delivery.business_date))
+            if current == ingested:
+                unchanged += 1  # an identical re-delivery: the facts already come from these bytes
+                continue
+            requests.append(
+                dg.RunRequest(
+                    partition_key=key,
+                    # same bytes on top of the same ingested state -> same key -> Dagster starts no second run
+                    run_key=f"{key}:{delivery.content_digest}:{_digest(ingested)}",
+                    tags={"exec_pipeline/trigger": "landing_zone_sensor", "exec_pipeline/extracts": str(len(delivery.files))},
+                )
+            )
+    for key in outside:
+        context.log.warning(f"extracts for {key} are outside the partitions (before start_date or in the future)")
+    if scan.waiting:
+        context.log.info(f"still being written: {', '.join(f'{s}/{d}' for s, d in scan.waiting)}")
+    summary = (
+        f"listed {scan.folders_listed} folders; {len(requests)} runs requested, {unchanged} unchanged, "
+        f"{len(scan.waiting)} still being written, {scan.deferred} left for the next tick"
+    )
+    context.log.info(summary)
+    return dg.SensorResult(
+        run_requests=requests,
+        cursor=scan.cursor.to_json(),
+        skip_reason=None if requests else summary,
+    )
+
+
+@dg.sensor(
+    name="order_manager_intents_sensor",
+    target=[ORDER_MANAGER_KEY],
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Refreshes execution/OrderManagerTable when intent files under order-managers/ change.",
+)
+def order_manager_intents_sensor(context: dg.SensorEvaluationContext, landing: LandingZoneResource) -> dg.SensorResult:
+    digest = hashlib.sha256()
+    files = 0
+    for uri, data in landing.zone().intent_files():
+        files += 1
+        digest.update(uri.encode() + b"\0" + hashlib.sha256(data).digest())
+    content = digest.hexdigest()[:32]
+    if files == 0 or content == context.cursor:
+        return dg.SensorResult(cursor=context.cursor, skip_reason=f"{files} intent files, unchanged")
+    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"intents:{content}")], cursor=content)

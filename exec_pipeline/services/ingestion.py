@@ -1,0 +1,144 @@
+"""Ingesting one (source, business date) partition: landing zone -> reader -> publish.
+
+Usable without Dagster (the Dagster assets are a thin layer over :func:`ingest_partition`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from exec_pipeline.data_nodes.execution import ExtractFacts, PublishSummary, partition_key, publish_partition
+from exec_pipeline.lib.landing import LandingZone, sha256_hex
+from exec_pipeline.readers import get_reader
+from exec_pipeline.readers.base import ExtractUnreadable, ReaderContext
+from exec_pipeline.readers.catalogue import Catalogue
+from exec_pipeline.repositories import execution as repo
+
+
+class PartitionVanished(RuntimeError):
+    """Extracts that were ingested for a partition are no longer in the landing zone."""
+
+
+@dataclass
+class ExtractRead:
+    """One extract as read: its identity and what the reader noticed."""
+
+    uri: str
+    sha256: str
+    size_bytes: int
+    reader_name: str
+    reader_version: str
+    context: ReaderContext
+
+
+@dataclass
+class IngestResult:
+    source: str
+    business_date: dt.date
+    partition_key: str
+    extracts: list[ExtractRead] = field(default_factory=list)
+    summary: PublishSummary | None = None
+    #: True when the extracts (content hashes) and reader version are those already ingested
+    skipped_unchanged: bool = False
+
+    @property
+    def unmapped_accounts(self) -> Counter[str]:
+        return sum((e.context.unmapped_accounts for e in self.extracts), Counter())
+
+    @property
+    def unmapped_assets(self) -> Counter[str]:
+        return sum((e.context.unmapped_assets for e in self.extracts), Counter())
+
+    @property
+    def reader_stats(self) -> Counter[str]:
+        return sum((e.context.stats for e in self.extracts), Counter())
+
+    @property
+    def readers(self) -> dict[str, str]:
+        return {e.reader_name: e.reader_version for e in self.extracts}
+
+
+def ingest_partition(
+    source: str,
+    business_date: dt.date,
+    *,
+    catalogue: Catalogue,
+    landing: LandingZone,
+    engine: Engine,
+    run_id: str | None = None,
+    force: bool = False,
+) -> IngestResult:
+    """Replace the partition's facts with what its extracts say now.
+
+    Skips the publish (``skipped_unchanged``) when every extract's content hash and the reader
+    version match what the ledger holds as ingested for this partition, unless ``force``.
+    Raises :class:`~exec_pipeline.readers.base.ExtractUnreadable` naming the file when one extract
+    cannot be read at all (nothing is published; the ledger records the failure) and
+    :class:`PartitionVanished` when a partition that was ingested has no extracts any more.
+    """
+    config = catalogue.source(source)
+    reader = get_reader(config.format)
+    key = partition_key(source, business_date)
+    result = IngestResult(source=source, business_date=business_date, partition_key=key)
+
+    files = landing.extracts(source, business_date)
+    contents: list[tuple[ExtractRead, bytes]] = []
+    for file in files:
+        data = landing.read_bytes(file)
+        read = ExtractRead(
+            uri=file.uri,
+            sha256=sha256_hex(data),
+            size_bytes=len(data),
+            reader_name=reader.name,
+            reader_version=reader.version,
+            context=ReaderContext(source=source, config=config, uri=file.uri),
+        )
+        contents.append((read, data))
+    result.extracts = [read for read, _ in contents]
+
+    with engine.connect() as connection:
+        ingested = repo.ingested_extracts(connection, key)
+    current = {(r.uri, r.sha256, r.reader_version) for r in result.extracts}
+    if not files:
+        if ingested:
+            raise PartitionVanished(
+                f"{key}: no extracts under {landing.url}/{source}/{business_date.isoformat()}/ but "
+                f"{len(ingested)} were ingested before; refusing to erase the partition's facts "
+                "(restore the files, or delete the partition explicitly)"
+            )
+        return result
+    if not force and current == ingested:
+        result.skipped_unchanged = True
+        return result
+
+    try:
+        # inside the try: a reader may refuse a file as soon as it is called, not only while iterated
+        extracts = [
+            ExtractFacts(read.uri, read.sha256, read.size_bytes, read.reader_name, read.reader_version,
+                         reader.read(data, read.context))
+            for read, data in contents
+        ]
+        result.summary = publish_partition(source, business_date, extracts, run_id=run_id, engine=engine)
+    except ExtractUnreadable as exc:
+        failed = next((r for r in result.extracts if r.uri == exc.uri), None)
+        if failed is not None:
+            with engine.begin() as connection:
+                repo.record_failed_extract(
+                    connection,
+                    source=source,
+                    business_date=business_date,
+                    partition_key=key,
+                    uri=failed.uri,
+                    sha256=failed.sha256,
+                    size_bytes=failed.size_bytes,
+                    reader_name=failed.reader_name,
+                    reader_version=failed.reader_version,
+                    run_id=run_id,
+                    error=str(exc),
+                )
+        raise
+    return result

@@ -1,0 +1,148 @@
+"""Each asset check passes on good facts and fails on a table crafted to break it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import dagster as dg
+import pytest
+from sqlalchemy import text
+
+from exec_pipeline.data_nodes.execution import ExtractFacts, OrderEventRecord, OrderRecord, TradeRecord, publish_partition
+from exec_pipeline.defs.execution import checks
+from exec_pipeline.defs.resources import WarehouseResource
+
+T0 = dt.datetime(2026, 11, 17, 14, 0, tzinfo=dt.UTC)
+
+
+def at(minutes: int) -> dt.datetime:
+    return T0 + dt.timedelta(minutes=minutes)
+
+
+def good_facts() -> list:
+    return [
+        OrderRecord(1, at(0), "o-1", "aapl", 1, quantity=Decimal("10")),
+        OrderEventRecord(1, at(0), "e-1", "o-1", "aapl", "new", order_status="new", cum_quantity=Decimal(0)),
+        OrderEventRecord(2, at(1), "e-2", "o-1", "aapl", "partially_filled", order_status="partially_filled",
+                         cum_quantity=Decimal("4")),
+        TradeRecord(2, at(1), "t-1", "aapl", 1, Decimal("4"), order_identifier="o-1", price=Decimal(1)),
+        OrderEventRecord(3, at(2), "e-3", "o-1", "aapl", "filled", order_status="filled", cum_quantity=Decimal("10")),
+        TradeRecord(3, at(2), "t-2", "aapl", 1, Decimal("6"), order_identifier="o-1", price=Decimal(1)),
+        # a bust after the order is filled is allowed
+        OrderEventRecord(4, at(3), "e-4", "o-1", "aapl", "trade_cancel", order_status="partially_filled",
+                         cum_quantity=Decimal("4")),
+        TradeRecord(4, at(3), "t-3", "aapl", 1, Decimal("6"), order_identifier="o-1", price=Decimal(1),
+                    trade_kind="bust", ref_trade_identifier="t-2"),
+    ]
+
+
+def publish(engine, records, uri="mem://a") -> None:
+    publish_partition("fixgw", T0.date(), [ExtractFacts(uri, "a" * 64, 1, "t", "1", records)], run_id="r", engine=engine)
+
+
+def evaluate(check, warehouse_url, **config) -> dg.AssetCheckResult:
+    warehouse = WarehouseResource(url=warehouse_url)
+    if config:
+        return check(checks.FreshnessConfig(**config), warehouse=warehouse)
+    return check(warehouse=warehouse)
+
+
+ALL = [
+    checks.trades_reference_known_orders,
+    checks.filled_within_order_quantity,
+    checks.event_sequences_valid,
+]
+
+
+def test_every_check_passes_on_good_facts(engine, warehouse_url):
+    publish(engine, good_facts())
+    for check in [*ALL, *checks.execution_checks()[3:6]]:
+        result = evaluate(check, warehouse_url)
+        assert result.passed, (check.check_specs, result.description)
+    assert evaluate(checks.facts_are_fresh, warehouse_url, max_age_hours=1).passed
+
+
+def test_trade_of_an_unknown_order_warns(engine, warehouse_url):
+    publish(engine, [*good_facts(), TradeRecord(9, at(5), "t-9", "aapl", 1, Decimal(1), order_identifier="o-unknown")])
+    result = evaluate(checks.trades_reference_known_orders, warehouse_url)
+    assert not result.passed and result.severity == dg.AssetCheckSeverity.WARN
+    assert result.metadata["violations"].value == 1
+    assert "o-unknown" in str(result.metadata["examples"].value)
+
+
+def test_overfill_fails(engine, warehouse_url):
+    # 4 + 6 = 10 fits the order; a further 0.5 does not (and 9.5 < 10.5 must compare as numbers, not text)
+    publish(engine, [*good_facts()[:6], TradeRecord(9, at(5), "t-9", "aapl", 1, Decimal("0.5"), order_identifier="o-1",
+                                                     price=Decimal(1))])
+    result = evaluate(checks.filled_within_order_quantity, warehouse_url)
+    assert not result.passed
+    assert "o-1" in str(result.metadata["examples"].value)
+
+
+def test_fill_after_a_cancel_fails(engine, warehouse_url):
+    facts = [
+        OrderRecord(1, at(0), "o-2", "aapl", 1, quantity=Decimal("10")),
+        OrderEventRecord(1, at(0), "c-1", "o-2", "aapl", "canceled", order_status="canceled"),
+        OrderEventRecord(2, at(1), "c-2", "o-2", "aapl", "partially_filled", order_status="partially_filled",
+                         cum_quantity=Decimal(1)),
+    ]
+    publish(engine, [*good_facts(), *facts])
+    result = evaluate(checks.event_sequences_valid, warehouse_url)
+    assert not result.passed
+    assert "fill after a terminal status" in str(result.metadata["examples"].value)
+
+
+def test_decreasing_cumulative_quantity_fails(engine, warehouse_url):
+    facts = [
+        OrderRecord(1, at(0), "o-3", "aapl", 1, quantity=Decimal("100")),
+        OrderEventRecord(1, at(1), "d-1", "o-3", "aapl", "partially_filled", order_status="partially_filled",
+                         cum_quantity=Decimal("10")),
+        OrderEventRecord(2, at(2), "d-2", "o-3", "aapl", "partially_filled", order_status="partially_filled",
+                         cum_quantity=Decimal("9.5")),
+    ]
+    publish(engine, [*good_facts(), *facts])
+    result = evaluate(checks.event_sequences_valid, warehouse_url)
+    assert not result.passed
+    assert "cumulative quantity decreased" in str(result.metadata["examples"].value)
+
+
+@pytest.mark.parametrize(("index", "table", "identifier"), [
+    (3, "orders_ts", "order_identifier"), (4, "order_events_ts", "event_identifier"), (5, "trades_ts", "trade_identifier"),
+])
+def test_duplicated_identifiers_fail(engine, warehouse_url, index, table, identifier):
+    publish(engine, good_facts())
+    # craft a table without its unique constraints (as a hand-made load or a bad migration would leave it)
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text(f"ALTER TABLE {table} DROP CONSTRAINT uq_{table}_{identifier}"))
+            connection.execute(text(f"ALTER TABLE {table} DROP CONSTRAINT pk_{table}"))
+        else:
+            connection.execute(text("DROP VIEW order_status"))
+            connection.execute(text("DROP VIEW effective_trades"))
+            connection.execute(text(f"ALTER TABLE {table} RENAME TO {table}_original"))
+            connection.execute(text(f"CREATE TABLE {table} AS SELECT * FROM {table}_original"))
+        connection.execute(text(f"INSERT INTO {table} SELECT * FROM {table} LIMIT 1"))
+    result = evaluate(checks.execution_checks()[index], warehouse_url)
+    assert not result.passed
+    assert result.metadata["violations"].value == 1
+
+
+def test_stale_facts_fail_freshness(engine, warehouse_url):
+    assert not evaluate(checks.facts_are_fresh, warehouse_url, max_age_hours=1).passed  # nothing ingested yet
+    publish_partition("fixgw", T0.date(), [ExtractFacts("mem://a", "a" * 64, 1, "t", "1", good_facts())],
+                      engine=engine, ingested_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=30))
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE extract_files SET last_ingested_at = :t"),
+                           {"t": (dt.datetime.now(dt.UTC) - dt.timedelta(hours=30)).strftime("%Y-%m-%d %H:%M:%S.%f")
+                            if connection.dialect.name == "sqlite" else dt.datetime.now(dt.UTC) - dt.timedelta(hours=30)})
+    result = evaluate(checks.facts_are_fresh, warehouse_url, max_age_hours=26)
+    assert not result.passed
+    assert result.metadata["age_hours"].value >= 29.9
+    assert evaluate(checks.facts_are_fresh, warehouse_url, max_age_hours=48).passed
+
+
+def test_blocking_checks_are_the_ones_protecting_consumers():
+    blocking = {spec.name for check in checks.execution_checks() for spec in check.check_specs if spec.blocking}
+    assert blocking == {"filled_within_order_quantity", "event_sequences_valid", "order_identifier_unique",
+                        "event_identifier_unique", "trade_identifier_unique"}

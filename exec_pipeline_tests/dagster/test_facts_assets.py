@@ -1,0 +1,188 @@
+"""Materializing the execution facts through Dagster: partitions, re-runs, ranges, metadata, managers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import dagster as dg
+from sqlalchemy import text
+
+from exec_pipeline.api.execution import OrderManager
+from exec_pipeline.data_nodes.execution import OrderEvents, Orders, OrderStatus, Trades
+from exec_pipeline.defs.execution.assets import execution_facts, order_manager_table
+from exec_pipeline.lib.warehouse import get_engine
+from exec_pipeline_tests.dagster.conftest import order_rows, write_extract
+
+FACTS = [execution_facts]
+
+
+def run(resources, partition: str | None = None, *, instance, config: dict | None = None, tags=None, assets=None):
+    return dg.materialize(
+        assets or FACTS,
+        partition_key=partition,
+        resources=resources,
+        instance=instance,
+        run_config={"ops": {"execution_facts": {"config": config}}} if config else None,
+        tags=tags,
+        raise_on_error=False,
+    )
+
+
+def snapshot(engine) -> dict:
+    """Every fact and its lineage, with the extract named by URI (ledger ids depend on history)."""
+    with engine.connect() as connection:
+        uris = dict(connection.exec_driver_sql("SELECT id, uri FROM extract_files").all())
+    tables = {}
+    for node in (Orders, OrderEvents, Trades):
+        frame = node.read(engine=engine).drop(columns=["run_id", "ingested_at"])
+        frame["extract_id"] = frame["extract_id"].map(uris)
+        tables[node.storage_identifier] = sorted(map(tuple, frame.astype(str).values.tolist()))
+    return tables
+
+
+def materializations(result, key: str) -> list[dg.AssetMaterialization]:
+    return [
+        event.step_materialization_data.materialization
+        for event in result.get_asset_materialization_events()
+        if event.asset_key.to_user_string() == key
+    ]
+
+
+def test_a_partition_materializes_with_lineage_metadata(resources, landing_root, warehouse_url):
+    write_extract(landing_root, "2026-11-17", "fills.csv", order_rows("2026-11-17", "PB-1"))
+    with dg.instance_for_test() as instance:
+        result = run(resources, "2026-11-17|acme", instance=instance)
+    assert result.success
+    engine = get_engine(warehouse_url)
+    trades = Trades.read(engine=engine)
+    assert list(trades["quantity"]) == [Decimal(50), Decimal(50)]
+    assert set(trades["partition_key"]) == {"2026-11-17|acme"}
+    assert set(trades["run_id"]) == {result.run_id}
+
+    [trades_event] = materializations(result, "execution/TradesTS")
+    metadata = trades_event.metadata
+    assert trades_event.partition == "2026-11-17|acme"
+    assert metadata["dagster/partition_row_count"].value == 2
+    assert metadata["dagster/row_count"].value == 2
+    [extract] = metadata["extracts"].value.records
+    assert extract.data["uri"].endswith("acme/2026-11-17/fills.csv")
+    assert len(extract.data["sha256"]) == 64
+    assert metadata["readers"].value == {"csv": "1.0.0"} or "csv" in metadata["readers"].value
+    assert [c.name for c in metadata["dagster/column_schema"].value.columns][:2] == ["trade_time", "trade_identifier"]
+    [check] = result.get_asset_check_evaluations()
+    assert check.check_name == "reject_ratio" and check.passed
+
+
+def test_rematerializing_an_unchanged_partition_skips_and_force_republishes(resources, landing_root, warehouse_url):
+    write_extract(landing_root, "2026-11-17", "fills.csv", order_rows("2026-11-17", "PB-1"))
+    engine = get_engine(warehouse_url)
+    with dg.instance_for_test() as instance:
+        first = run(resources, "2026-11-17|acme", instance=instance)
+        before = snapshot(engine)
+        again = run(resources, "2026-11-17|acme", instance=instance)
+        assert snapshot(engine) == before
+        [event] = materializations(again, "execution/TradesTS")
+        assert event.metadata["partitions_skipped_unchanged"].value == 1
+        assert set(Trades.read(engine=engine)["run_id"]) == {first.run_id}
+
+        forced = run(resources, "2026-11-17|acme", instance=instance, config={"force": True})
+        assert forced.success
+        assert snapshot(engine) == before
+        assert set(Trades.read(engine=engine)["run_id"]) == {forced.run_id}
+
+
+def test_a_changed_extract_replaces_the_partition(resources, landing_root, warehouse_url):
+    path = write_extract(landing_root, "2026-11-17", "fills.csv", order_rows("2026-11-17", "PB-1", fills=4))
+    engine = get_engine(warehouse_url)
+    with dg.instance_for_test() as instance:
+        run(resources, "2026-11-17|acme", instance=instance)
+        assert len(Trades.read(engine=engine)) == 4
+        path.write_text(path.read_text().splitlines(keepends=True)[0] + order_rows("2026-11-17", "PB-1", fills=2))
+        assert run(resources, "2026-11-17|acme", instance=instance).success
+    assert len(Trades.read(engine=engine)) == 2
+
+
+def test_a_date_range_backfill_runs_once_and_equals_one_partition_at_a_time(resources, landing_root, warehouse_url, tmp_path):
+    days = ["2026-11-16", "2026-11-17", "2026-11-18"]
+    for n, day in enumerate(days):
+        write_extract(landing_root, day, "fills.csv", order_rows(day, f"PB-{n}", fills=n + 1))
+    # day 18's file also repeats day 16's order (an overlapping statement)
+    write_extract(landing_root, "2026-11-18", "repeat.csv", order_rows("2026-11-16", "PB-0", fills=1))
+    engine = get_engine(warehouse_url)
+    with dg.instance_for_test() as instance:
+        ranged = run(resources, instance=instance, tags={
+            "dagster/asset_partition_range_start": "2026-11-16|acme",
+            "dagster/asset_partition_range_end": "2026-11-18|acme",
+        })
+        assert ranged.success
+        [event] = materializations(ranged, "execution/TradesTS")[:1]
+        assert event.metadata["partitions"].value == 3
+        ranged_state = snapshot(engine)
+        # one partition at a time, in reverse order, from scratch
+        for table in ("ingest_rejects", "trades_ts", "order_events_ts", "orders_ts", "extract_files"):
+            with engine.begin() as connection:
+                connection.exec_driver_sql(f"DELETE FROM {table}")
+        for day in reversed(days):
+            assert run(resources, f"{day}|acme", instance=instance).success
+    assert snapshot(engine) == ranged_state
+    assert len(Trades.read(engine=engine)) == 1 + 2 + 3
+
+
+def test_an_unreadable_extract_fails_the_partition_and_leaves_the_tables(resources, landing_root, warehouse_url):
+    write_extract(landing_root, "2026-11-17", "fills.csv", order_rows("2026-11-17", "PB-1"))
+    engine = get_engine(warehouse_url)
+    with dg.instance_for_test() as instance:
+        assert run(resources, "2026-11-17|acme", instance=instance).success
+        before = snapshot(engine)
+        bad = landing_root / "acme" / "2026-11-17" / "broken.csv"
+        bad.write_bytes(b"no,header,we,know\n1,2,3,4\n")
+        result = run(resources, "2026-11-17|acme", instance=instance)
+    assert not result.success
+    failure = result.failure_data_for_node("execution_facts")
+    assert "broken.csv" in str(failure.error)
+    assert snapshot(engine) == before
+    with engine.connect() as connection:
+        status, error = connection.execute(
+            text("SELECT status, error FROM extract_files WHERE uri LIKE :pattern"), {"pattern": "%/broken.csv"}).one()
+    assert status == "failed" and "broken.csv" in error
+
+
+def test_intents_register_managers_and_facts_move_them(resources, landing_root, warehouse_url):
+    intents = landing_root / "order-managers"
+    intents.mkdir()
+    (intents / "pairs.json").write_text(json.dumps([{
+        "unique_identifier": "pairs", "target_account_uid": "00000000-0000-0000-0000-000000000004",
+        "target_time": "2026-11-17T07:55:00+00:00", "strategy_identifier": "pairs-trading"}]))
+    (intents / "more.csv").write_text(
+        "unique_identifier,target_account_uid,target_time\nidle,00000000-0000-0000-0000-000000000004,2026-11-17T07:00:00Z\n")
+    write_extract(landing_root, "2026-11-17", "fills.csv", order_rows("2026-11-17", "PB-1"))
+    engine = get_engine(warehouse_url)
+    with dg.instance_for_test() as instance:
+        registry = dg.materialize([order_manager_table], resources=resources, instance=instance)
+        assert registry.success
+        [event] = materializations(registry, "execution/OrderManagerTable")
+        assert event.metadata["managers_by_status"].value["created"] == 2
+        assert run(resources, "2026-11-17|acme", instance=instance).success
+    assert OrderManager.get_by_unique_identifier("pairs", engine=engine).status == "completed"
+    assert OrderManager.get_by_unique_identifier("idle", engine=engine).status == "created"
+    status = OrderStatus.read(engine=engine)
+    assert list(status["order_manager_identifier"]) == ["pairs"]
+    assert status.iloc[0]["filled_quantity"] == Decimal(100)
+
+
+def test_bad_intents_are_reported_with_file_row_and_field(resources, landing_root):
+    intents = landing_root / "order-managers"
+    intents.mkdir()
+    (intents / "bad.json").write_text(json.dumps([
+        {"unique_identifier": "ok", "target_account_uid": "00000000-0000-0000-0000-000000000004",
+         "target_time": "2026-11-17T07:55:00+00:00"},
+        {"unique_identifier": "naive", "target_account_uid": "00000000-0000-0000-0000-000000000004",
+         "target_time": "2026-11-17T07:55:00"},
+    ]))
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([order_manager_table], resources=resources, instance=instance, raise_on_error=False)
+    assert not result.success
+    message = str(result.failure_data_for_node("execution__OrderManagerTable").error)
+    assert "bad.json, row 2, field target_time" in message

@@ -172,6 +172,19 @@ def test_intents_register_managers_and_facts_move_them(resources, landing_root, 
     assert status.iloc[0]["filled_quantity"] == Decimal(100)
 
 
+def test_managers_registered_after_their_facts_catch_up(resources, landing_root, warehouse_url):
+    write_extract(landing_root, "2026-11-17", "fills.csv", order_rows("2026-11-17", "PB-1"))
+    intents = landing_root / "order-managers"
+    intents.mkdir()
+    (intents / "pairs.json").write_text(json.dumps([{
+        "unique_identifier": "pairs", "target_account_uid": "00000000-0000-0000-0000-000000000004",
+        "target_time": "2026-11-17T07:55:00+00:00"}]))
+    with dg.instance_for_test() as instance:
+        assert run(resources, "2026-11-17|acme", instance=instance).success  # no manager registered yet
+        assert dg.materialize([order_manager_table], resources=resources, instance=instance).success
+    assert OrderManager.get_by_unique_identifier("pairs", engine=get_engine(warehouse_url)).status == "completed"
+
+
 def test_bad_intents_are_reported_with_file_row_and_field(resources, landing_root):
     intents = landing_root / "order-managers"
     intents.mkdir()

@@ -97,6 +97,11 @@ def order_manager_table(
 ) -> dg.MaterializeResult:
     engine = warehouse.engine()
     result = apply_intent_files(list(landing.zone().intent_files()), engine=engine)
+    # facts may have arrived before their manager was registered: catch the new managers up
+    with Session(engine) as session, session.begin():
+        moved = advance_managers_from_facts(session)
+    for identifier, (old, new) in moved.items():
+        context.log.info(f"order manager {identifier}: {old} -> {new}")
     counts = _manager_counts(engine)
     metadata: dict[str, Any] = {
         "dagster/row_count": sum(counts.values()),
@@ -104,6 +109,7 @@ def order_manager_table(
         "intent_files": result.files,
         "intents_applied": result.applied,
         "intent_errors": len(result.errors),
+        "managers_moved": dg.MetadataValue.json({k: f"{a} -> {b}" for k, (a, b) in moved.items()}),
     }
     if result.errors:
         for error in result.errors:

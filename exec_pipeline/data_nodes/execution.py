@@ -5,7 +5,8 @@ Readers turn broker extracts into typed records (:class:`OrderRecord`, :class:`O
 records are written: for one (source, business date) partition, in one transaction, it
 
 1. records each extract in the ledger (``extract_files``),
-2. removes the facts and rejects this partition published before,
+2. reads the records into staging (PostgreSQL, in parallel with other publishers) and then,
+   one publisher at a time, removes the facts and rejects this partition published before and
 3. appends the new facts with their lineage, storing each deterministic identifier once: when two
    observations of the same fact meet (two files, two days), the earliest wins, ranked by
    (time, partition key, record number, extract id), so the result does not depend on the order
@@ -263,9 +264,10 @@ def publish_partition(
         summary.superseded_extract_ids = repo.supersede_extracts(
             connection, key, keep={(e.uri, e.sha256) for e in ordered}
         )
-        repo.delete_partition_facts(connection, key)
         lineage = LineageContext(source=source, partition_key=key, run_id=run_id, ingested_at=now)
         loader = loader_for(connection, lineage)
+        if loader.writes_directly:
+            repo.delete_partition_facts(connection, key)
         per_extract: list[tuple[ExtractFacts, int, dict[str, int]]] = []
         for extract in ordered:
             extract_id = repo.record_extract(
@@ -294,6 +296,10 @@ def publish_partition(
                 loader.add(name, ref, record)
             per_extract.append((extract, extract_id, counts))
         loader.finish()
+        repo.lock_fact_tables(connection)
+        if not loader.writes_directly:
+            repo.delete_partition_facts(connection, key)
+        loader.apply()
         stored = repo.count_partition_rows(connection, key)
         for extract, extract_id, counts in per_extract:
             rows = {name: stored.get((name, extract_id), 0) for name in counts}

@@ -186,9 +186,17 @@ class _RowEncoder:
 
 
 class FactLoader(Protocol):
+    #: True when ``add`` writes into the fact tables themselves (the partition's old facts must be
+    #: deleted first); False when it stages rows that ``apply`` moves in afterwards.
+    writes_directly: bool
+
     def add(self, name: str, ref: ExtractRef, record: tuple[Any, ...]) -> None: ...
 
-    def finish(self) -> None: ...
+    def finish(self) -> None:
+        """Write whatever is still buffered."""
+
+    def apply(self) -> None:
+        """Move staged rows into the fact tables (no-op when ``writes_directly``)."""
 
 
 _LINEAGE_COLUMNS = ("source", "partition_key", "run_id", "reader_name", "reader_version", "ingested_at")
@@ -208,6 +216,8 @@ def _earlier_observation(spec: _TableSpec, excluded: str) -> str:
 
 class PostgresFactLoader:
     """COPY into ``ON COMMIT DROP`` staging tables, then one set-based INSERT per table."""
+
+    writes_directly = False
 
     def __init__(self, connection: Connection, lineage: LineageContext) -> None:
         self.connection = connection
@@ -251,6 +261,8 @@ class PostgresFactLoader:
     def finish(self) -> None:
         for name in self.specs:
             self._flush(name)
+
+    def apply(self) -> None:
         params = {
             "source": self.lineage.source,
             "partition_key": self.lineage.partition_key,
@@ -295,6 +307,8 @@ class PostgresFactLoader:
 class SqliteFactLoader:
     """``executemany`` of an UPSERT per chunk; the transaction holds SQLite's write lock."""
 
+    writes_directly = True
+
     def __init__(self, connection: Connection, lineage: LineageContext) -> None:
         self.connection = connection
         self.specs = _specs()
@@ -327,6 +341,9 @@ class SqliteFactLoader:
     def finish(self) -> None:
         for name in self.specs:
             self._flush(name)
+
+    def apply(self) -> None:
+        pass  # rows went straight into the fact tables
 
     @staticmethod
     def _insert_sql(spec: _TableSpec) -> str:

@@ -3,7 +3,8 @@ filesystem (a local folder by default).
 
 Names found in the landing zone are untrusted: only folders whose names are valid source names and
 ISO dates are partitions, only plain file names (no path separators, no leading dot, no ``..``) are
-extracts, so nothing outside the root is ever read. Hidden files and names ending in ``.tmp``,
+extracts, and symbolic links are refused (they could point outside the root), so nothing outside
+the root is ever read. Refused entries are listed in ``LandingZone.refused`` for the caller to report. Hidden files and names ending in ``.tmp``,
 ``.part`` or ``.partial`` are files still being written and are ignored.
 """
 
@@ -100,6 +101,8 @@ class LandingZone:
         self.fs, root = fsspec.core.url_to_fs(url)
         self.root = root.rstrip("/") or "/"
         self.max_extract_bytes = max_extract_bytes
+        #: URIs of entries refused while listing (symbolic links)
+        self.refused: list[str] = []
 
     @property
     def is_local(self) -> bool:
@@ -114,11 +117,18 @@ class LandingZone:
 
     def _list(self, path: str) -> list[dict[str, Any]]:
         try:
-            return self.fs.ls(path, detail=True)
+            entries = self.fs.ls(path, detail=True)
         except FileNotFoundError:
             return []
         except Exception as exc:  # noqa: BLE001 - any backend failure is "unreachable" to callers
             raise LandingZoneError(f"cannot list {self.uri(path)}: {exc.__class__.__name__}: {exc}") from exc
+        kept = []
+        for info in entries:
+            if info.get("islink"):
+                self.refused.append(self.uri(info["name"]))
+            else:
+                kept.append(info)
+        return kept
 
     def sources(self) -> list[str]:
         """Source folders present under the root."""

@@ -81,6 +81,7 @@ def update_manager_status(
 
 _FACT_MODELS = {"OrdersTS": OrdersTS, "OrderEventsTS": OrderEventsTS, "TradesTS": TradesTS}
 _PARTITION_LOCK_NAMESPACE = 0x45584543  # "EXEC": keeps our advisory locks apart from other users'
+_FACT_TABLES_LOCK_NAMESPACE = 0x45584544
 
 
 def lock_partition(connection: Connection, partition_key: str) -> None:
@@ -93,6 +94,20 @@ def lock_partition(connection: Connection, partition_key: str) -> None:
         connection.execute(
             text("SELECT pg_advisory_xact_lock(:namespace, hashtext(:key))"),
             {"namespace": _PARTITION_LOCK_NAMESPACE, "key": partition_key},
+        )
+
+
+def lock_fact_tables(connection: Connection) -> None:
+    """Serialise the short phase in which publishers change the fact tables, until commit.
+
+    Two partitions can observe the same facts: one deleting its rows while the other's
+    ``ON CONFLICT DO UPDATE`` locks them (PostgreSQL locks the conflicting row even when the
+    update's WHERE is false) deadlocks without it. Reading and staging stay parallel.
+    SQLite: already serialised by its write lock.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            text("SELECT pg_advisory_xact_lock(:namespace, 0)"), {"namespace": _FACT_TABLES_LOCK_NAMESPACE}
         )
 
 

@@ -44,6 +44,8 @@ class IngestResult:
     summary: PublishSummary | None = None
     #: True when the extracts (content hashes) and reader version are those already ingested
     skipped_unchanged: bool = False
+    #: landing-zone entries refused while listing the partition (symbolic links)
+    refused: list[str] = field(default_factory=list)
 
     @property
     def unmapped_accounts(self) -> Counter[str]:
@@ -85,7 +87,9 @@ def ingest_partition(
     key = partition_key(source, business_date)
     result = IngestResult(source=source, business_date=business_date, partition_key=key)
 
+    refused_before = len(landing.refused)
     files = landing.extracts(source, business_date)
+    result.refused = landing.refused[refused_before:]
     contents: list[tuple[ExtractRead, bytes]] = []
     for file in files:
         data = landing.read_bytes(file)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from decimal import Decimal
 
@@ -10,10 +9,11 @@ import dagster as dg
 from sqlalchemy import text
 
 from exec_pipeline.api.execution import OrderManager
-from exec_pipeline.data_nodes.execution import OrderEvents, Orders, OrderStatus, Trades
+from exec_pipeline.data_nodes.execution import OrderStatus, Trades
 from exec_pipeline.defs.execution.assets import execution_facts, order_manager_table
 from exec_pipeline.lib.warehouse import get_engine
 from exec_pipeline_tests.dagster.conftest import order_rows, write_extract
+from exec_pipeline_tests.helpers import fact_snapshot
 
 FACTS = [execution_facts]
 
@@ -32,14 +32,7 @@ def run(resources, partition: str | None = None, *, instance, config: dict | Non
 
 def snapshot(engine) -> dict:
     """Every fact and its lineage, with the extract named by URI (ledger ids depend on history)."""
-    with engine.connect() as connection:
-        uris = dict(connection.exec_driver_sql("SELECT id, uri FROM extract_files").all())
-    tables = {}
-    for node in (Orders, OrderEvents, Trades):
-        frame = node.read(engine=engine).drop(columns=["run_id", "ingested_at"])
-        frame["extract_id"] = frame["extract_id"].map(uris)
-        tables[node.storage_identifier] = sorted(map(tuple, frame.astype(str).values.tolist()))
-    return tables
+    return fact_snapshot(engine, extract_by_uri=True)
 
 
 def materializations(result, key: str) -> list[dg.AssetMaterialization]:

@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from exec_pipeline.data_nodes.execution import OrderEvents, Orders, Trades
 from exec_pipeline.lib import settings, warehouse
 from exec_pipeline_tests.dagster.conftest import order_rows, write_extract
+from exec_pipeline_tests.helpers import fact_snapshot
 
 pytestmark = pytest.mark.e2e
 
@@ -172,11 +172,7 @@ def deployment(request, tmp_path) -> Iterator[tuple[DgDev, str, Path]]:
 def _facts(warehouse_url: str) -> dict:
     engine = warehouse.build_engine(warehouse_url)
     try:
-        return {
-            node.storage_identifier: sorted(map(tuple, node.read(engine=engine).drop(
-                columns=["run_id", "ingested_at", "extract_id"]).astype(str).values.tolist()))
-            for node in (Orders, OrderEvents, Trades)
-        }
+        return fact_snapshot(engine, extract_by_uri=True)
     finally:
         engine.dispose()
 

@@ -13,9 +13,7 @@ from sqlalchemy import select, text
 from exec_pipeline.data_nodes.execution import (
     ExtractFacts,
     OrderEventRecord,
-    OrderEvents,
     OrderRecord,
-    Orders,
     RejectRecord,
     TradeRecord,
     Trades,
@@ -24,6 +22,7 @@ from exec_pipeline.data_nodes.execution import (
 from exec_pipeline.lib import bulkload
 from exec_pipeline.lib.bulkload import FactValidationError
 from exec_pipeline.models.execution import ExtractFile, IngestReject
+from exec_pipeline_tests.helpers import fact_snapshot
 
 UTC = dt.UTC
 DAY1, DAY2 = dt.date(2026, 1, 5), dt.date(2026, 1, 6)
@@ -62,12 +61,8 @@ def extract(uri: str, records, reader_version: str = "1.0.0") -> ExtractFacts:
 
 
 def fact_rows(engine) -> dict[str, list[tuple]]:
-    """Every fact column (not run lineage) of the three tables, sorted: what a user would compare."""
-    result = {}
-    for node in (Orders, OrderEvents, Trades):
-        frame = node.read(engine=engine).drop(columns=["run_id", "ingested_at", "extract_id"])
-        result[node.storage_identifier] = sorted(map(tuple, frame.astype(str).values.tolist()))
-    return result
+    """Every fact column (not run lineage), sorted: what a user would compare."""
+    return fact_snapshot(engine, drop=("run_id", "ingested_at", "extract_id"))
 
 
 def publish(engine, day, extracts, run_id="run-1", source="fixgw"):

@@ -229,6 +229,8 @@ def _log_result(context: dg.AssetExecutionContext, result: IngestResult) -> None
             f"{result.partition_key}: {len(summary.extracts)} extracts, read {summary.records_read}, "
             f"stored {summary.rows_stored}"
         )
+    for uri in result.refused:
+        context.log.warning(f"{result.partition_key}: refused {uri} (a symbolic link could leave the landing root)")
     for name, count in result.unmapped_accounts.items():
         context.log.warning(f"{result.partition_key}: unmapped account {name!r} ({count} records)")
     for name, count in result.unmapped_assets.items():
@@ -299,6 +301,7 @@ def _table_metadata(
         "unmapped_accounts": dg.MetadataValue.json(dict(sum((r.unmapped_accounts for r in results), Counter()))),
         "unmapped_assets": dg.MetadataValue.json(dict(sum((r.unmapped_assets for r in results), Counter()))),
         "reader_stats": dg.MetadataValue.json(dict(sum((r.reader_stats for r in results), Counter()))),
+        "refused_entries": dg.MetadataValue.json([uri for r in results for uri in r.refused]),
         "managers_moved": dg.MetadataValue.json({k: f"{a} -> {b}" for k, (a, b) in moved.items()}),
     }
 

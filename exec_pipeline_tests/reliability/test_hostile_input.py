@@ -1,0 +1,93 @@
+"""Hostile landing zones: oversized, compressed, entity-expanding, escaping or SQL-looking input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import os
+
+import pytest
+
+from exec_pipeline.lib import settings
+from exec_pipeline.lib.landing import ExtractTooLarge, LandingZone
+from exec_pipeline.readers.base import ExtractUnreadable
+from exec_pipeline.readers.catalogue import CatalogueError, load_catalogue
+from exec_pipeline.services.ingestion import ingest_partition
+from exec_pipeline_tests.dagster.conftest import order_rows, write_extract
+from exec_pipeline_tests.helpers import fact_snapshot
+
+CATALOGUE = load_catalogue(settings.SAMPLE_DATA_DIR / "sources.yaml")
+DAY = dt.date(2026, 11, 17)
+
+
+def ingest(engine, root, source="acme", **options):
+    return ingest_partition(source, DAY, catalogue=CATALOGUE, landing=LandingZone(str(root), **options), engine=engine)
+
+
+def test_a_multi_gigabyte_extract_fails_cleanly_without_being_read(engine, landing_root):
+    write_extract(landing_root, DAY.isoformat(), "fills.csv", order_rows(DAY.isoformat(), "PB-1"))
+    ingest(engine, landing_root)
+    before = fact_snapshot(engine)
+    huge = landing_root / "acme" / DAY.isoformat() / "huge.csv"
+    with huge.open("wb") as handle:
+        handle.truncate(6 * 1024**3)  # sparse: 6 GiB on paper, nothing on disk
+    with pytest.raises(ExtractTooLarge, match="huge.csv: 6442450944 bytes is over the limit"):
+        ingest(engine, landing_root, max_extract_bytes=1024**3)
+    assert fact_snapshot(engine) == before
+
+
+def test_a_compressed_bomb_is_not_inflated(engine, landing_root):
+    folder = landing_root / "fixgw" / DAY.isoformat()
+    folder.mkdir(parents=True)
+    (folder / "session.log.gz").write_bytes(gzip.compress(b"8=FIX.4.4|" * 10_000_000))  # 100 MB inflated
+    with pytest.raises(ExtractUnreadable, match="session.log.gz"):
+        ingest(engine, landing_root, source="fixgw")
+
+
+def test_xml_entity_expansion_is_refused(engine, landing_root):
+    folder = landing_root / "ibkr" / DAY.isoformat()
+    folder.mkdir(parents=True)
+    laughs = "".join(f'<!ENTITY l{i} "{"&l%d;" % (i - 1) * 10}">' for i in range(1, 10))
+    (folder / "statement.xml").write_text(
+        f'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY l0 "lol">{laughs}]>'
+        "<FlexQueryResponse><FlexStatements><FlexStatement>&l9;</FlexStatement></FlexStatements></FlexQueryResponse>"
+    )
+    with pytest.raises(ExtractUnreadable, match="statement.xml"):
+        ingest(engine, landing_root, source="ibkr")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT status FROM extract_files").scalar_one() == "failed"
+        assert connection.exec_driver_sql("SELECT COUNT(*) FROM trades_ts").scalar_one() == 0
+
+
+def test_nothing_outside_the_landing_root_is_read(engine, landing_root, tmp_path):
+    secret = tmp_path / "secret.csv"
+    secret.write_text("not for the warehouse")
+    folder = landing_root / "acme" / DAY.isoformat()
+    folder.mkdir(parents=True)
+    os.symlink(secret, folder / "escape.csv")
+    os.symlink(tmp_path, landing_root / "acme" / "2026-11-18")
+    zone = LandingZone(str(landing_root))
+    assert zone.extracts("acme", DAY) == []
+    assert [d for d, _ in zone.partition_dirs("acme")] == [DAY]
+    assert any(uri.endswith("escape.csv") for uri in zone.refused)
+    for hostile in ("..", "../acme", "acme/../..", "ACME", ""):
+        with pytest.raises(ValueError):
+            zone.extracts(hostile, DAY)
+
+
+def test_source_names_cannot_be_paths(tmp_path):
+    catalogue = tmp_path / "sources.yaml"
+    catalogue.write_text("sources:\n  '../etc':\n    format: csv\n")
+    with pytest.raises(CatalogueError, match="sources.yaml"):
+        load_catalogue(catalogue)
+
+
+def test_file_names_that_look_like_sql_are_just_names(engine, landing_root):
+    name = "x'); DROP TABLE trades_ts; --.csv"
+    write_extract(landing_root, DAY.isoformat(), name, order_rows(DAY.isoformat(), "PB-1"))
+    result = ingest(engine, landing_root)
+    assert result.summary.rows_stored["TradesTS"] == 2
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT COUNT(*) FROM trades_ts").scalar_one() == 2
+        [uri] = connection.exec_driver_sql("SELECT uri FROM extract_files").scalars().all()
+    assert uri.endswith(name)

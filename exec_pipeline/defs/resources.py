@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from exec_pipeline.lib import settings
 from exec_pipeline.lib.landing import DEFAULT_MAX_EXTRACT_BYTES, LandingZone
-from exec_pipeline.lib.warehouse import get_engine, redact
+from exec_pipeline.lib.warehouse import get_engine
 from exec_pipeline.readers.catalogue import Catalogue, load_catalogue
 
 
@@ -25,10 +25,6 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def engine(self) -> Engine:
         return get_engine(self.url)
-
-    @property
-    def display_url(self) -> str:
-        return redact(self.url)
 
 
 class LandingZoneResource(dg.ConfigurableResource):

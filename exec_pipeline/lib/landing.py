@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import fsspec
-from fsspec.implementations.local import LocalFileSystem
 
 SOURCE_NAME = re.compile(r"^[a-z0-9_]+$")
 DATE_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -103,10 +102,6 @@ class LandingZone:
         self.max_extract_bytes = max_extract_bytes
         #: URIs of entries refused while listing (symbolic links)
         self.refused: list[str] = []
-
-    @property
-    def is_local(self) -> bool:
-        return isinstance(self.fs, LocalFileSystem)
 
     def _join(self, *parts: str) -> str:
         return posixpath.join(self.root, *parts)

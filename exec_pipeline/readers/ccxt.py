@@ -176,6 +176,14 @@ def read(data: bytes, context: ReaderContext) -> Iterator[Record]:
     # lone UTF-16 surrogates ("\\ud800") parse into str that cannot be encoded for the warehouse:
     # check records for them only when the text could hold one (the scan is one fast pass)
     check_surrogates = b"\\u" in data and (b"\\ud" in data.lower())
+    if check_surrogates:
+        for key, value in (("account", file_account), ("exchange", file_venue)):
+            try:
+                _check_encodable({key: value})
+            except RecordError:
+                raise ExtractUnreadable(
+                    context.uri, f'the top-level "{key}" holds an unpaired UTF-16 surrogate (\\ud800-\\udfff)'
+                ) from None
     reader = _Reader(context, file_account, file_venue, check_surrogates)
     number = 0
     for kind, items in sections:
@@ -207,8 +215,12 @@ def _load(data: bytes, uri: str) -> dict[str, Any] | list[Any]:
 
 def _parse_float(text: str) -> Decimal | str:
     """A JSON fraction as an exact decimal; an absurd exponent (``1e999999999``) stays text, so a
-    raw record never holds a number the warehouse would have to write out in full."""
-    number = Decimal(text)
+    raw record never holds a number the warehouse would have to write out in full. An exponent
+    beyond what ``Decimal`` itself can represent stays text too."""
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return text
     if ("e" in text or "E" in text) and number and not -_MAX_EXPONENT <= number.adjusted() <= _MAX_EXPONENT:
         return text
     return number

@@ -417,12 +417,14 @@ def _fields(body: str, delimiter: str, stats: dict[str, int]) -> tuple[dict[str,
     tags as lists of values, in order)."""
     first: dict[str, str] = {}
     raw: dict[str, object] = {}
+    # '|'-continued values are collected and joined once: re-joining on every piece is quadratic
+    pieces: dict[str, list[str]] = {}
     previous: str | None = None
     for segment in body.split(delimiter):
         tag, equals, value = segment.partition("=")
         if not (equals and tag.isdigit() and tag.isascii()):
             if delimiter == "|" and previous is not None and not isinstance(raw[previous], list):
-                first[previous] = raw[previous] = f"{first[previous]}|{segment}"  # type: ignore[assignment]
+                pieces.setdefault(previous, [first[previous]]).append(segment)
                 continue
             if not segment:
                 continue
@@ -435,9 +437,13 @@ def _fields(body: str, delimiter: str, stats: dict[str, int]) -> tuple[dict[str,
         elif isinstance(existing, list):
             existing.append(value)
         else:
+            if tag in pieces:
+                existing = first[tag] = "|".join(pieces.pop(tag))
             raw[tag] = [existing, value]
             stats["repeated_tags"] += 1
         previous = tag
+    for tag, parts in pieces.items():
+        first[tag] = raw[tag] = "|".join(parts)
     return first, raw
 
 

@@ -718,3 +718,19 @@ def test_publish_to_the_warehouse(engine) -> None:
     publish_partition(SOURCE, dt.date(2024, 1, 6), [_facts("memory://d2.json", day2)], engine=engine)
     assert len(Trades.read(engine=engine)) == len(BINANCE_TRADES)
     assert len(OrderEvents.read(engine=engine)) == len(BINANCE_ORDERS) + 1
+
+
+def test_a_file_level_account_that_cannot_be_stored_makes_the_file_unreadable() -> None:
+    # found by fuzzing: records inherit the top-level "account"/"exchange"; an unpaired surrogate
+    # there would only fail later, at the warehouse, for the whole partition
+    for key in ("account", "exchange"):
+        with pytest.raises(ExtractUnreadable, match=f'top-level "{key}" holds an unpaired UTF-16 surrogate'):
+            read(('{"%s": "a\\ud800", "trades": []}' % key).encode())
+
+
+def test_numbers_beyond_what_decimal_can_hold_are_rejected_not_crashed() -> None:
+    # found by fuzzing: Decimal("1e9999999999999999999") raises InvalidOperation
+    records = read(b'[{"id": "1", "symbol": "BTC/USDT", "side": "buy", "status": "open", '
+                   b'"amount": 1e9999999999999999999, "timestamp": 1700000000000}]')
+    [reject] = [r for r in records if type(r).__name__ == "RejectRecord"]
+    assert reject.field == "amount"

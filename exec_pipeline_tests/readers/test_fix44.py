@@ -1100,3 +1100,14 @@ def test_speed_smoke() -> None:
     elapsed = time.perf_counter() - started
     assert context.stats["messages"] == 10_000 and records == 2_000 * 10
     assert 10_000 / elapsed > 5_000, f"{10_000 / elapsed:,.0f} messages/s"
+
+
+def test_pipe_continued_text_with_many_pieces_is_kept_whole() -> None:
+    # values containing '|' in '|'-delimited logs are re-joined (once: re-joining per piece was
+    # quadratic, a DoS on long lines found by fuzzing); a repeated tag after them still becomes a list
+    pieces = "|".join(f"part{n}" for n in range(2000))
+    line = f"8=FIX.4.4|35=8|37=O1|11=C1|17=E1|150=0|39=0|55=AAPL|54=1|38=10|151=10|14=0|6=0|58={pieces}|448=A|448=B|60=20260105-10:00:00"
+    result = read_log(line.encode())
+    [event] = result.events
+    assert event.reason == pieces
+    assert event.event_metadata["58"] == pieces and event.event_metadata["448"] == ["A", "B"]

@@ -169,14 +169,24 @@ class LandingZone:
             )
         return sorted(files, key=lambda f: f.name)
 
+    def _path(self, extract: ExtractFile) -> str:
+        return self._join(extract.source, extract.business_date.isoformat(), extract.name)
+
+    def sha256(self, extract: ExtractFile, chunk: int = 8 * 1024 * 1024) -> str:
+        """The extract's content hash, read in chunks (never the whole file in memory)."""
+        digest = hashlib.sha256()
+        with self.fs.open(self._path(extract), "rb") as handle:
+            while block := handle.read(chunk):
+                digest.update(block)
+        return digest.hexdigest()
+
     def read_bytes(self, extract: ExtractFile) -> bytes:
         """The extract's content (never modified); refuses files over the size limit."""
         if extract.size > self.max_extract_bytes:
             raise ExtractTooLarge(
                 f"{extract.uri}: {extract.size} bytes is over the limit of {self.max_extract_bytes} bytes"
             )
-        path = self._join(extract.source, extract.business_date.isoformat(), extract.name)
-        with self.fs.open(path, "rb") as handle:
+        with self.fs.open(self._path(extract), "rb") as handle:
             data = handle.read(self.max_extract_bytes + 1)
         if len(data) > self.max_extract_bytes:
             raise ExtractTooLarge(f"{extract.uri}: grew over the limit of {self.max_extract_bytes} bytes while read")

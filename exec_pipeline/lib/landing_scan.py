@@ -78,15 +78,6 @@ def _signature(files: list[ExtractFile]) -> str:
     return digest.hexdigest()[:24]
 
 
-def _content_sha256(zone: LandingZone, extract: ExtractFile, chunk: int = 8 * 1024 * 1024) -> str:
-    digest = hashlib.sha256()
-    path = f"{zone.root}/{extract.source}/{extract.business_date.isoformat()}/{extract.name}"
-    with zone.fs.open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def scan_landing(
     zone: LandingZone,
     sources: list[str],
@@ -144,7 +135,7 @@ def scan_landing(
                     source=source,
                     business_date=business_date,
                     files=files,
-                    sha256_by_uri={f.uri: _content_sha256(zone, f) for f in files},
+                    sha256_by_uri={f.uri: zone.sha256(f) for f in files},
                 )
             )
         if past_mark and mark_may_advance:

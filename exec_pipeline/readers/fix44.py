@@ -117,6 +117,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from typing import NoReturn
 from decimal import Decimal, InvalidOperation
@@ -368,40 +369,48 @@ class _TimeParser:
 # --- decoding ----------------------------------------------------------------------------------------------
 
 
-def _lines(data: bytes, context: ReaderContext) -> list[str]:
-    """The file's lines as text. FIX is ASCII; UTF-8 is accepted, an odd non-UTF-8 line is read as
-    latin-1 (every byte keeps its value). Only binary content without any FIX message is refused."""
+def _lines(data: bytes, context: ReaderContext) -> Iterator[str]:
+    """The file's lines as text, one at a time (a broker day is hundreds of MB: never the whole file
+    as text and as a list of lines). FIX is ASCII; UTF-8 is accepted, an odd non-UTF-8 line is read
+    as latin-1 (every byte keeps its value). Only binary content without any FIX message is refused.
+    The empty piece after a final line break is not a line."""
     uri = context.uri
     if data.startswith(_COMPRESSED_MAGIC):
         raise ExtractUnreadable(uri, "the file is compressed (gzip/zip/zstd/bzip2/xz); land it decompressed")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return data.decode("utf-16").split("\n")
+            lines = data.decode("utf-16").split("\n")
         except UnicodeDecodeError as exc:
             raise ExtractUnreadable(uri, f"UTF-16 byte order mark but invalid UTF-16: {exc}") from None
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    has_fix = b"8=FIX" in data
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if not has_fix:
+        return iter(lines[:-1] if lines and not lines[-1] else lines)
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    if b"8=FIX" not in data:
+        try:
+            text = data[start:].decode("utf-8")
+        except UnicodeDecodeError as exc:
             raise ExtractUnreadable(
                 uri, f"binary content, not a FIX log (no 8=FIX message; not text: {exc.reason} at byte {exc.start})"
             ) from None
-        lines: list[str] = []
-        for raw in data.split(b"\n"):
-            try:
-                lines.append(raw.decode("utf-8"))
-            except UnicodeDecodeError:
-                context.stats["non_utf8_lines"] += 1
-                lines.append(raw.decode("latin-1"))
-        return lines
-    if not has_fix and "\x00" in text:
-        raise ExtractUnreadable(uri, "binary content (NUL bytes), not a FIX log (no 8=FIX message)")
-    if "\n" not in text and "\r" in text:
-        return text.split("\r")  # classic Mac line ends
-    return text.split("\n")
+        if "\x00" in text:
+            raise ExtractUnreadable(uri, "binary content (NUL bytes), not a FIX log (no 8=FIX message)")
+    separator = b"\r" if b"\n" not in data and b"\r" in data else b"\n"  # classic Mac line ends
+    return _decoded_lines(data, start, separator, context.stats)
+
+
+def _decoded_lines(data: bytes, start: int, separator: bytes, stats: Counter[str]) -> Iterator[str]:
+    find = data.find
+    size = len(data)
+    while start < size:
+        end = find(separator, start)
+        if end < 0:
+            end = size
+        raw = data[start:end]
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            stats["non_utf8_lines"] += 1
+            yield raw.decode("latin-1")
+        start = end + 1
 
 
 class _SeveralMessages(Exception):
@@ -482,16 +491,14 @@ class _Reader:
         # (OrderID, ExecID) -> (signature, quantity, price) of the first trade row using that ExecID
         self.trades: dict[tuple[str, str], tuple[tuple[str | None, ...], Decimal, Decimal | None]] = {}
 
-    def read(self, lines: list[str]) -> Iterator[Record]:
+    def read(self, lines: Iterator[str]) -> Iterator[Record]:
         stats = self.stats
         context = self.context
         message = self.message
-        last = len(lines)
         for number, line in enumerate(lines, 1):
             line = line.rstrip()
             if not line:
-                if number < last:  # the empty string after the final newline is not a line
-                    stats["blank_lines"] += 1
+                stats["blank_lines"] += 1
                 continue
             try:
                 try:

@@ -7,20 +7,34 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
-from exec_pipeline.data_nodes.execution import ExtractFacts, PublishSummary, partition_key, publish_partition
-from exec_pipeline.lib.landing import LandingZone, sha256_hex
+from exec_pipeline.data_nodes.execution import (
+    ExtractFacts,
+    FactRecord,
+    PublishSummary,
+    partition_key,
+    publish_partition,
+)
+from exec_pipeline.lib.landing import ExtractFile, LandingZone, sha256_hex
 from exec_pipeline.readers import get_reader
 from exec_pipeline.readers.base import ExtractUnreadable, ReaderContext
 from exec_pipeline.readers.catalogue import Catalogue
 from exec_pipeline.repositories import execution as repo
 
 
+ReadFunction = Callable[[bytes, ReaderContext], Iterator[FactRecord]]
+
+
 class PartitionVanished(RuntimeError):
     """Extracts that were ingested for a partition are no longer in the landing zone."""
+
+
+class ExtractChanged(RuntimeError):
+    """An extract changed between hashing and reading (still being written or replaced)."""
 
 
 @dataclass
@@ -80,7 +94,9 @@ def ingest_partition(
     version match what the ledger holds as ingested for this partition, unless ``force``.
     Raises :class:`~exec_pipeline.readers.base.ExtractUnreadable` naming the file when one extract
     cannot be read at all (nothing is published; the ledger records the failure) and
-    :class:`PartitionVanished` when a partition that was ingested has no extracts any more.
+    :class:`PartitionVanished` when a partition that was ingested has no extracts any more, and
+    :class:`ExtractChanged` when a file changes between hashing and reading. Extracts are hashed
+    in chunks and read one at a time, so memory holds one file, not the whole day.
     """
     config = catalogue.source(source)
     reader = get_reader(config.format)
@@ -90,19 +106,18 @@ def ingest_partition(
     refused_before = len(landing.refused)
     files = landing.extracts(source, business_date)
     result.refused = landing.refused[refused_before:]
-    contents: list[tuple[ExtractRead, bytes]] = []
-    for file in files:
-        data = landing.read_bytes(file)
-        read = ExtractRead(
+    # hash first (streaming), read later one extract at a time: memory holds one file, not the day
+    result.extracts = [
+        ExtractRead(
             uri=file.uri,
-            sha256=sha256_hex(data),
-            size_bytes=len(data),
+            sha256=landing.sha256(file),
+            size_bytes=file.size,
             reader_name=reader.name,
             reader_version=reader.version,
             context=ReaderContext(source=source, config=config, uri=file.uri),
         )
-        contents.append((read, data))
-    result.extracts = [read for read, _ in contents]
+        for file in files
+    ]
 
     with engine.connect() as connection:
         ingested = repo.ingested_extracts(connection, key)
@@ -123,8 +138,8 @@ def ingest_partition(
         # inside the try: a reader may refuse a file as soon as it is called, not only while iterated
         extracts = [
             ExtractFacts(read.uri, read.sha256, read.size_bytes, read.reader_name, read.reader_version,
-                         reader.read(data, read.context))
-            for read, data in contents
+                         _records(landing, file, read, reader.read))
+            for read, file in zip(result.extracts, files, strict=True)
         ]
         result.summary = publish_partition(source, business_date, extracts, run_id=run_id, engine=engine)
     except ExtractUnreadable as exc:
@@ -146,3 +161,14 @@ def ingest_partition(
                 )
         raise
     return result
+
+
+def _records(landing: LandingZone, file: ExtractFile, read: ExtractRead, reader: ReadFunction) -> Iterator[FactRecord]:
+    """The extract's records, its bytes read only when the publish gets to it."""
+    data = landing.read_bytes(file)
+    if sha256_hex(data) != read.sha256:
+        raise ExtractChanged(
+            f"{read.uri} changed while being ingested (its content hash moved); nothing was published, "
+            "the next run reads the new version"
+        )
+    yield from reader(data, read.context)

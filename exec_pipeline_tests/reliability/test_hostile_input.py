@@ -91,3 +91,25 @@ def test_file_names_that_look_like_sql_are_just_names(engine, landing_root):
         assert connection.exec_driver_sql("SELECT COUNT(*) FROM trades_ts").scalar_one() == 2
         [uri] = connection.exec_driver_sql("SELECT uri FROM extract_files").scalars().all()
     assert uri.endswith(name)
+
+
+class RewrittenWhileRead(LandingZone):
+    """A landing zone whose broker rewrites the file just before we read it."""
+
+    def read_bytes(self, extract):
+        path = self.root + f"/{extract.source}/{extract.business_date.isoformat()}/{extract.name}"
+        with open(path, "a") as handle:
+            handle.write(order_rows(DAY.isoformat(), "PB-LATE"))
+        return super().read_bytes(extract)
+
+
+def test_an_extract_rewritten_while_being_ingested_publishes_nothing(engine, landing_root):
+    from exec_pipeline.services.ingestion import ExtractChanged
+
+    write_extract(landing_root, DAY.isoformat(), "fills.csv", order_rows(DAY.isoformat(), "PB-1"))
+    with pytest.raises(ExtractChanged, match="fills.csv changed while being ingested"):
+        ingest_partition("acme", DAY, catalogue=CATALOGUE, landing=RewrittenWhileRead(str(landing_root)), engine=engine)
+    assert fact_snapshot(engine) == {"OrdersTS": [], "OrderEventsTS": [], "TradesTS": []}
+    # the next run reads the new version whole
+    result = ingest(engine, landing_root)
+    assert result.summary.rows_stored["TradesTS"] == 4

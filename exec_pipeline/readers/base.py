@@ -24,12 +24,20 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from exec_pipeline.data_nodes.execution import RejectRecord
+from exec_pipeline.models.execution import OrdersTS, TradesTS
 from exec_pipeline.readers.catalogue import SourceConfig
 
 UTC = dt.UTC
 
 #: Namespace of the deterministic identifiers (uuid5); never change it, or every identifier changes.
 IDENTIFIER_NAMESPACE = uuid.UUID("6f1c2a3e-8b54-5d0e-9a77-3c1e2f4b5a60")
+
+#: The warehouse's text widths (from the models): a longer value would fail the whole partition's
+#: publish, so readers reject the record instead.
+ID_WIDTH = OrdersTS.__table__.c.order_remote_id.type.length
+CODE_WIDTH = OrdersTS.__table__.c.order_type.type.length
+CURRENCY_WIDTH = OrdersTS.__table__.c.currency.type.length
+VENUE_WIDTH = TradesTS.__table__.c.venue.type.length
 
 #: Values brokers use for "no value".
 MISSING = frozenset({"", "N/A", "n/a", "NA", "null", "NULL", "None", "-"})

@@ -123,8 +123,12 @@ from exec_pipeline.data_nodes.execution import (
     TradeRecord,
 )
 from exec_pipeline.readers.base import (
+    CODE_WIDTH,
+    CURRENCY_WIDTH,
+    ID_WIDTH,
     MISSING,
     UTC,
+    VENUE_WIDTH,
     ExtractUnreadable,
     ReaderContext,
     RecordError,
@@ -147,11 +151,6 @@ _STATUS = {
     "expired": ("expired", "expired"),
     "rejected": ("rejected", "rejected"),
 }
-# Column widths of the warehouse (PostgreSQL enforces them): longer values are rejected here.
-_MAX_ID = 255
-_MAX_TYPE = 32
-_MAX_CURRENCY = 16
-_MAX_VENUE = 64
 # Quantities and prices beyond 1e±60 are junk, and would not fit the warehouse's numerics.
 _MAX_EXPONENT = 60
 
@@ -293,8 +292,8 @@ class _Reader:
     def _order(self, number: int, rec: dict[str, Any]) -> list[Record]:
         """The records of one order (a list: a bad value rejects the whole record)."""
         context = self.context
-        order_id = _text(rec, "id", _MAX_ID, required=True)
-        symbol = _text(rec, "symbol", _MAX_ID, required=True)
+        order_id = _text(rec, "id", ID_WIDTH, required=True)
+        symbol = _text(rec, "symbol", ID_WIDTH, required=True)
         side = _side(rec)
         amount = _number(rec, "amount", required=True)
         assert amount is not None  # required
@@ -310,9 +309,9 @@ class _Reader:
             trigger = _number(rec, "stopPrice")
         last_trade = _millis(rec, "lastTradeTimestamp")
         last_update = _millis(rec, "lastUpdateTimestamp")
-        order_type = _text(rec, "type", _MAX_TYPE)
-        time_in_force = _text(rec, "timeInForce", _MAX_TYPE)
-        client_order_id = _text(rec, "clientOrderId", _MAX_ID)
+        order_type = _text(rec, "type", CODE_WIDTH)
+        time_in_force = _text(rec, "timeInForce", CODE_WIDTH)
+        client_order_id = _text(rec, "clientOrderId", ID_WIDTH)
         account = self._account(rec)
         asset = _asset(context, symbol)
         raw_status = rec.get("status")
@@ -403,8 +402,8 @@ class _Reader:
 
     def _trade(self, number: int, rec: dict[str, Any]) -> list[Record]:
         context = self.context
-        trade_id = _text(rec, "id", _MAX_ID, required=True)
-        symbol = _text(rec, "symbol", _MAX_ID, required=True)
+        trade_id = _text(rec, "id", ID_WIDTH, required=True)
+        symbol = _text(rec, "symbol", ID_WIDTH, required=True)
         side = _side(rec)
         amount = _number(rec, "amount", required=True)
         assert amount is not None  # required
@@ -413,10 +412,10 @@ class _Reader:
         trade_time = _time(rec)
         price = _number(rec, "price")
         cost = _number(rec, "cost")
-        order_id = _text(rec, "order", _MAX_ID)
+        order_id = _text(rec, "order", ID_WIDTH)
         commission, fee_currency = self._fee(rec)
         liquidity = rec.get("takerOrMaker")
-        venue = (_text(rec, "exchange", _MAX_VENUE) if "exchange" in rec else None) or self._file_venue()
+        venue = (_text(rec, "exchange", VENUE_WIDTH) if "exchange" in rec else None) or self._file_venue()
         account = self._account(rec)
         asset = _asset(context, symbol)
         quote = _quote(symbol)
@@ -457,7 +456,7 @@ class _Reader:
         if fee:
             cost = _number(fee, "cost", field="fee.cost")
             if cost is not None:
-                return cost, _text(fee, "currency", _MAX_ID, field="fee.currency")
+                return cost, _text(fee, "currency", ID_WIDTH, field="fee.currency")
         fees = rec.get("fees")
         if fees is None:
             return None, None
@@ -469,7 +468,7 @@ class _Reader:
                 raise RecordError(f"fees[{position}]", f"is a JSON {_json_type(item)}, expected an object")
             cost = _number(item, "cost", field=f"fees[{position}].cost")
             if cost is not None:
-                parsed.append((cost, _text(item, "currency", _MAX_ID, field=f"fees[{position}].currency")))
+                parsed.append((cost, _text(item, "currency", ID_WIDTH, field=f"fees[{position}].currency")))
         if not parsed:
             return None, None
         currencies = {currency for _, currency in parsed}
@@ -482,15 +481,15 @@ class _Reader:
 
     def _account(self, rec: dict[str, Any]) -> str | None:
         """The record's ``account``, else the file's, else the source's default account."""
-        broker_account = _text(rec, "account", _MAX_ID) if "account" in rec else None
+        broker_account = _text(rec, "account", ID_WIDTH) if "account" in rec else None
         if broker_account is None and self.file_account is not None:
-            broker_account = _text({"account": self.file_account}, "account", _MAX_ID)
+            broker_account = _text({"account": self.file_account}, "account", ID_WIDTH)
         return self.context.account(broker_account)
 
     def _file_venue(self) -> str | None:
         if self.file_venue is None:
             return None
-        return _text({"exchange": self.file_venue}, "exchange", _MAX_VENUE)
+        return _text({"exchange": self.file_venue}, "exchange", VENUE_WIDTH)
 
 
 # --- field parsers (raise RecordError naming the key) -----------------------------------------------
@@ -620,8 +619,8 @@ def _time(rec: dict[str, Any]) -> dt.datetime:
 
 def _asset(context: ReaderContext, symbol: str) -> str:
     asset = context.asset(symbol)
-    if len(asset) > _MAX_ID:
-        raise RecordError("symbol", f"{symbol!r} makes an asset identifier longer than {_MAX_ID} characters")
+    if len(asset) > ID_WIDTH:
+        raise RecordError("symbol", f"{symbol!r} makes an asset identifier longer than {ID_WIDTH} characters")
     return asset
 
 
@@ -637,7 +636,7 @@ def _quote(symbol: str) -> str | None:
     if slash < 0:
         return None
     quote = symbol[slash + 1 :].split(":", 1)[0].strip()
-    return quote if quote and len(quote) <= _MAX_CURRENCY else None
+    return quote if quote and len(quote) <= CURRENCY_WIDTH else None
 
 
 def _canonical(number: int | Decimal) -> str:

@@ -163,8 +163,12 @@ from exec_pipeline.data_nodes.execution import (
 )
 from exec_pipeline.models.execution import EVENT_TYPES, ORDER_STATUSES
 from exec_pipeline.readers.base import (
+    CODE_WIDTH,
+    CURRENCY_WIDTH,
+    ID_WIDTH,
     MISSING,
     UTC,
+    VENUE_WIDTH,
     ExtractUnreadable,
     ReaderContext,
     RecordError,
@@ -259,11 +263,6 @@ _LIQUIDITY: dict[str, str] = {
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 #: epoch time formats -> (multiplier, divisor) to microseconds
 _EPOCH_UNITS = {"epoch_s": (1_000_000, 1), "epoch_ms": (1_000, 1), "epoch_us": (1, 1), "epoch_ns": (1, 1_000)}
-# Warehouse column widths (PostgreSQL enforces them): longer values are rejected here.
-_MAX_ID = 255
-_MAX_TYPE = 32
-_MAX_CURRENCY = 16
-_MAX_VENUE = 64
 # Quantities and prices beyond 1e±60 are junk and would not fit the warehouse's numerics.
 _MAX_EXPONENT = 60
 
@@ -293,7 +292,7 @@ class Options(BaseModel):
     side_values: dict[str, int] = Field(default_factory=dict)
     exec_type_values: dict[str, str] = Field(default_factory=dict)
     status_values: dict[str, str] = Field(default_factory=dict)
-    venue: str | None = Field(default=None, max_length=_MAX_VENUE)
+    venue: str | None = Field(default=None, max_length=VENUE_WIDTH)
     ids_per_symbol: bool = False
 
     @field_validator("columns")
@@ -584,7 +583,7 @@ class _Reader:
         if when_text in MISSING:
             raise RecordError(header_of["trade_time"], "is required but missing (trade_time)")
         when = self.parse_time(when_text, header_of["trade_time"])
-        symbol = text_of(row[i_symbol].strip(), "symbol", _MAX_ID)
+        symbol = text_of(row[i_symbol].strip(), "symbol", ID_WIDTH)
         if symbol is None:
             raise RecordError(header_of["symbol"], "is required but missing (symbol)")
         kind = "fill"
@@ -618,13 +617,13 @@ class _Reader:
                 side = 1  # signed quantities: positive is a buy
 
         scope: tuple[str, ...] = (symbol,) if self.options.ids_per_symbol else ()
-        account_text = text_of(row[i_account].strip(), "account", _MAX_ID)
+        account_text = text_of(row[i_account].strip(), "account", ID_WIDTH)
         account = context.account(account_text)
-        asset = context.asset(symbol, text_of(row[i_security_id].strip(), "security_id", _MAX_ID))
-        if len(asset) > _MAX_ID:
-            raise RecordError(header_of["symbol"], f"makes an asset identifier longer than {_MAX_ID} characters")
-        order_id = text_of(row[i_order_id].strip(), "order_id", _MAX_ID)
-        currency = text_of(row[i_currency].strip(), "currency", _MAX_CURRENCY)
+        asset = context.asset(symbol, text_of(row[i_security_id].strip(), "security_id", ID_WIDTH))
+        if len(asset) > ID_WIDTH:
+            raise RecordError(header_of["symbol"], f"makes an asset identifier longer than {ID_WIDTH} characters")
+        order_id = text_of(row[i_order_id].strip(), "order_id", ID_WIDTH)
+        currency = text_of(row[i_currency].strip(), "currency", CURRENCY_WIDTH)
 
         # --- the trade
         trade: TradeRecord | None = None
@@ -639,10 +638,10 @@ class _Reader:
             price = number_of(row[i_price].strip(), "price")
             if price is None and kind != "bust":
                 raise RecordError(header_of["price"], f"is required on a {kind} row (price)")
-            trade_id = text_of(row[i_trade_id].strip(), "trade_id", _MAX_ID)
+            trade_id = text_of(row[i_trade_id].strip(), "trade_id", ID_WIDTH)
             ref_trade_identifier: str | None = None
             if kind != "fill":
-                ref = text_of(row[i_ref_trade_id].strip(), "ref_trade_id", _MAX_ID)
+                ref = text_of(row[i_ref_trade_id].strip(), "ref_trade_id", ID_WIDTH)
                 if ref is None:
                     raise RecordError(header_of["ref_trade_id"], f"is required on a {kind} row (ref_trade_id)")
                 ref_trade_identifier = identifier("trade", *scope, ref)
@@ -659,8 +658,8 @@ class _Reader:
                 self.derived[parts] = occurrence + 1
                 context.stats["derived_trade_id"] += 1
                 trade_identifier = identifier("trade", *scope, "row", *parts, occurrence)
-            commission_currency = text_of(row[i_commission_currency].strip(), "commission_currency", _MAX_ID)
-            settlement_currency = text_of(row[i_settlement_currency].strip(), "settlement_currency", _MAX_ID)
+            commission_currency = text_of(row[i_commission_currency].strip(), "commission_currency", ID_WIDTH)
+            settlement_currency = text_of(row[i_settlement_currency].strip(), "settlement_currency", ID_WIDTH)
             liquidity_text = row[i_liquidity].strip()
             liquidity = None
             if liquidity_text not in MISSING:
@@ -688,7 +687,7 @@ class _Reader:
                 if settlement_currency is None
                 else _asset_id(context, settlement_currency, header_of["settlement_currency"]),
                 liquidity,
-                text_of(row[i_venue].strip(), "venue", _MAX_VENUE) or self.options.venue,
+                text_of(row[i_venue].strip(), "venue", VENUE_WIDTH) or self.options.venue,
                 kind,
                 ref_trade_identifier,
                 metadata,
@@ -708,7 +707,7 @@ class _Reader:
             else:
                 self.seen_orders.add(order_identifier)
                 order_time_text = row[i_order_time].strip()
-                client_order_id = text_of(row[i_client_order_id].strip(), "client_order_id", _MAX_ID)
+                client_order_id = text_of(row[i_client_order_id].strip(), "client_order_id", ID_WIDTH)
                 out.append(
                     OrderRecord(
                         number,
@@ -722,9 +721,9 @@ class _Reader:
                         context.manager(client_order_id),
                         order_id,
                         client_order_id,
-                        text_of(row[i_orig_client_order_id].strip(), "orig_client_order_id", _MAX_ID),
-                        text_of(row[i_order_type].strip(), "order_type", _MAX_TYPE),
-                        text_of(row[i_time_in_force].strip(), "time_in_force", _MAX_TYPE),
+                        text_of(row[i_orig_client_order_id].strip(), "orig_client_order_id", ID_WIDTH),
+                        text_of(row[i_order_type].strip(), "order_type", CODE_WIDTH),
+                        text_of(row[i_time_in_force].strip(), "time_in_force", CODE_WIDTH),
                         order_quantity,
                         number_of(row[i_limit_price].strip(), "limit_price"),
                         number_of(row[i_stop_price].strip(), "stop_price"),
@@ -752,7 +751,7 @@ class _Reader:
             event_type = kind
             if status is None:
                 status = _IMPLIED_STATUS.get(kind)
-        exec_id = text_of(row[i_exec_id].strip(), "exec_id", _MAX_ID)
+        exec_id = text_of(row[i_exec_id].strip(), "exec_id", ID_WIDTH)
         if exec_id is not None:
             event_identifier = identifier("event", *scope, exec_id)
         elif trade_identifier is not None:
@@ -797,8 +796,8 @@ def _asset_id(context: ReaderContext, code: str, header: str) -> str:
     """A currency's asset identifier: the catalogue's ``assets`` entry when it lists the code, else
     the code itself (currency codes are global already; not counted as unmapped)."""
     asset = context.config.assets.get(code, code)
-    if len(asset) > _MAX_ID:
-        raise RecordError(header, f"makes an asset identifier longer than {_MAX_ID} characters")
+    if len(asset) > ID_WIDTH:
+        raise RecordError(header, f"makes an asset identifier longer than {ID_WIDTH} characters")
     return asset
 
 

@@ -124,7 +124,11 @@ from decimal import Decimal, InvalidOperation
 
 from exec_pipeline.data_nodes.execution import OrderEventRecord, OrderRecord, RejectRecord, TradeRecord
 from exec_pipeline.readers.base import (
+    CODE_WIDTH,
+    CURRENCY_WIDTH,
+    ID_WIDTH,
     MISSING,
+    VENUE_WIDTH,
     ExtractUnreadable,
     ReaderContext,
     RecordError,
@@ -263,12 +267,6 @@ _RESTATEMENT_REASON: dict[str, str] = {
 _EXEC_TRANS_TYPES = frozenset({"0", "1", "2", "3"})
 _FLAG_YES = frozenset({"Y", "y"})
 _REPLACE_REQUEST_TYPES = frozenset({"4", "6", "E"})  # 11 is the request's id, 41 the order's
-
-#: Column widths of the warehouse (PostgreSQL refuses longer text).
-_ID_WIDTH = 255
-_CURRENCY_WIDTH = 16
-_VENUE_WIDTH = 64
-_CODE_WIDTH = 32
 
 #: Decimal magnitudes outside 1e-40 .. 1e40 are refused (FIX has no exponents; a value like
 #: 1E999999999 would otherwise expand into a billion-digit column value).
@@ -739,8 +737,8 @@ class _Reader:
             asset = self._asset(_derivative(msg, symbol or security_id), security_id)  # type: ignore[arg-type]
         else:
             asset = self.assets.get((symbol, security_id)) or self._asset(symbol, security_id)
-        if len(exec_id) > _ID_WIDTH:
-            raise RecordError(tag_field("17"), f"is longer than {_ID_WIDTH} characters")
+        if len(exec_id) > ID_WIDTH:
+            raise RecordError(tag_field("17"), f"is longer than {ID_WIDTH} characters")
 
         # --- order and trade (both before anything is emitted: a bad fill rejects the whole line) ----------
         key = (order_id, order_clordid)
@@ -819,8 +817,8 @@ class _Reader:
 
     def _account(self, broker_account: str | None) -> str | None:
         account = self.context.account(broker_account)
-        if account is not None and len(account) > _ID_WIDTH:
-            raise RecordError(tag_field("1"), f"is longer than {_ID_WIDTH} characters")
+        if account is not None and len(account) > ID_WIDTH:
+            raise RecordError(tag_field("1"), f"is longer than {ID_WIDTH} characters")
         if broker_account is None or broker_account in MISSING or broker_account in self.context.config.accounts:
             self.accounts[broker_account] = account  # mapped: no counting to keep
         return account
@@ -830,8 +828,8 @@ class _Reader:
         if instrument is None:  # SecurityID 48 alone names the instrument
             instrument, security_id = security_id, None
         asset = self.context.asset(instrument, security_id)  # type: ignore[arg-type]
-        if len(asset) > _ID_WIDTH:
-            raise RecordError(tag_field("55"), f"is longer than {_ID_WIDTH} characters")
+        if len(asset) > ID_WIDTH:
+            raise RecordError(tag_field("55"), f"is longer than {ID_WIDTH} characters")
         assets = self.context.config.assets
         if instrument in assets or security_id in assets:
             self.assets[key] = asset  # mapped: no counting to keep
@@ -858,8 +856,8 @@ class _Reader:
         get = msg.get
         stats = self.stats
         for tag, text in (("37", order_id), ("11", clordid), ("41", link)):
-            if text is not None and len(text) > _ID_WIDTH:
-                raise RecordError(tag_field(tag), f"is longer than {_ID_WIDTH} characters")
+            if text is not None and len(text) > ID_WIDTH:
+                raise RecordError(tag_field(tag), f"is longer than {ID_WIDTH} characters")
         order_type = get("40")
         if order_type is not None:
             if order_type in _ORD_TYPE:
@@ -868,8 +866,8 @@ class _Reader:
                 order_type = None
             else:
                 stats["unknown_order_type"] += 1  # kept as the broker's code
-                if len(order_type) > _CODE_WIDTH:
-                    raise RecordError(tag_field("40"), f"is longer than {_CODE_WIDTH} characters")
+                if len(order_type) > CODE_WIDTH:
+                    raise RecordError(tag_field("40"), f"is longer than {CODE_WIDTH} characters")
         tif = get("59")
         if tif is not None:
             if tif in _TIME_IN_FORCE:
@@ -878,8 +876,8 @@ class _Reader:
                 tif = None
             else:
                 stats["unknown_time_in_force"] += 1  # kept as the broker's code
-                if len(tif) > _CODE_WIDTH:
-                    raise RecordError(tag_field("59"), f"is longer than {_CODE_WIDTH} characters")
+                if len(tif) > CODE_WIDTH:
+                    raise RecordError(tag_field("59"), f"is longer than {CODE_WIDTH} characters")
         currency = _currency(get("15"), "15")
         quantity = limit = stop = expires = None
         if with_terms:
@@ -969,7 +967,7 @@ class _Reader:
                 price = original[2]
 
         currency = get("15")
-        if currency is not None and (len(currency) > _CURRENCY_WIDTH or currency in MISSING):
+        if currency is not None and (len(currency) > CURRENCY_WIDTH or currency in MISSING):
             currency = _currency(currency, "15")
         commission_asset = None
         if commission is not None:
@@ -992,8 +990,8 @@ class _Reader:
         if venue is not None:
             if venue in MISSING:
                 venue = None
-            elif len(venue) > _VENUE_WIDTH:
-                raise RecordError(tag_field("30"), f"is longer than {_VENUE_WIDTH} characters")
+            elif len(venue) > VENUE_WIDTH:
+                raise RecordError(tag_field("30"), f"is longer than {VENUE_WIDTH} characters")
         # the trade's identifier: its ExecID, unless a sloppy simulator reused it within the order
         signature = (exec_type, trans_type, cum_text, qty_text)
         key = (order_id, exec_id)
@@ -1035,8 +1033,8 @@ def _raise_bad_number(msg: dict[str, str], tags: tuple[str, ...]) -> NoReturn:
 def _currency(code: str | None, tag: str) -> str | None:
     if code is None or code in MISSING:
         return None
-    if len(code) > _CURRENCY_WIDTH:
-        raise RecordError(tag_field(tag), f"{code[:40]!r} is not a currency code (longer than {_CURRENCY_WIDTH})")
+    if len(code) > CURRENCY_WIDTH:
+        raise RecordError(tag_field(tag), f"{code[:40]!r} is not a currency code (longer than {CURRENCY_WIDTH})")
     return code
 
 

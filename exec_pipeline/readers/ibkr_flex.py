@@ -168,7 +168,16 @@ from zoneinfo import ZoneInfo
 from defusedxml import ElementTree as SafeElementTree
 
 from exec_pipeline.data_nodes.execution import OrderEventRecord, OrderRecord, RejectRecord, TradeRecord
-from exec_pipeline.readers.base import MISSING, ExtractUnreadable, ReaderContext, RecordError
+from exec_pipeline.readers.base import (
+    CODE_WIDTH,
+    CURRENCY_WIDTH,
+    ID_WIDTH,
+    MISSING,
+    VENUE_WIDTH,
+    ExtractUnreadable,
+    ReaderContext,
+    RecordError,
+)
 
 NAME = "ibkr_flex"
 VERSION = "1.0.0"
@@ -186,12 +195,6 @@ _CANCEL_TYPES = frozenset({"TradeCancel", "FracShareCancel"})
 _CORRECT_TYPES = frozenset({"TradeCorrect"})
 _DEFAULT_LEVEL = {"Trade": "EXECUTION", "Order": "ORDER"}
 _KIND_COUNTER = {"fill": "fills", "bust": "busts", "correction": "corrections"}
-
-# warehouse column widths (exec_pipeline.models.execution): longer values would fail the publish
-_WIDTH_SHORT = 16  # currency
-_WIDTH_TYPE = 32  # order_type
-_WIDTH_VENUE = 64
-_WIDTH_TEXT = 255
 
 _DECIMAL_LIMIT = 30  # |adjusted exponent|: 1e30 is far beyond any price, quantity or amount
 _GROUPED_NUMBER = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
@@ -433,9 +436,9 @@ class _Reader:
         symbol = _get(attrs, "symbol")
         if symbol is None:
             raise RecordError("symbol", "is required but missing")
-        account_identifier = _bounded(context.account(account), "accountId", _WIDTH_TEXT)
+        account_identifier = _bounded(context.account(account), "accountId", ID_WIDTH)
         asset_identifier = context.asset(symbol, _get(attrs, "conid"), _get(attrs, "isin"))
-        _bounded(asset_identifier, "symbol", _WIDTH_TEXT)
+        _bounded(asset_identifier, "symbol", ID_WIDTH)
         return account_identifier, asset_identifier
 
     # --- rows ---
@@ -458,7 +461,7 @@ class _Reader:
         else:
             kind = "fill"
         row.kind = kind
-        row.trade_id = _bounded(_get(attrs, "tradeID"), "tradeID", _WIDTH_TEXT)
+        row.trade_id = _bounded(_get(attrs, "tradeID"), "tradeID", ID_WIDTH)
         row.transaction_id = transaction_id = _get(attrs, "transactionID")
         row.transaction_number = (
             int(transaction_id) if transaction_id is not None and len(transaction_id) < 20 and _digits(transaction_id)
@@ -468,7 +471,7 @@ class _Reader:
         row.remote_id = row.trade_id or row.exec_id or transaction_id
         if row.remote_id is None:
             raise RecordError("tradeID", "is required but missing (and no transactionID or ibExecID)")
-        _bounded(row.remote_id, "tradeID" if row.trade_id else "ibExecID" if row.exec_id else "transactionID", _WIDTH_TEXT)
+        _bounded(row.remote_id, "tradeID" if row.trade_id else "ibExecID" if row.exec_id else "transactionID", ID_WIDTH)
         row.orig_trade_id = _get_ref(attrs, "origTradeID")
         row.orig_transaction_id = _get_ref(attrs, "origTransactionID")
         row.account_identifier, row.asset_identifier = self.mapped(attrs, account)
@@ -488,21 +491,21 @@ class _Reader:
             row.order_key = self.order_keys.get(parts)
             if row.order_key is None:
                 row.order_key = self.order_keys[parts] = self.context.identifier("order", *parts)
-        row.currency = currency = _bounded(_get(attrs, "currency"), "currency", _WIDTH_SHORT)
+        row.currency = currency = _bounded(_get(attrs, "currency"), "currency", CURRENCY_WIDTH)
         ib_commission = _decimal(attrs, "ibCommission")
         if ib_commission is None:
             row.commission = row.commission_asset = None
         else:
             row.commission = -ib_commission  # IB: paid = negative cash; stored: paid = positive cost
             row.commission_asset = _bounded(
-                _get(attrs, "ibCommissionCurrency") or currency, "ibCommissionCurrency", _WIDTH_TEXT
+                _get(attrs, "ibCommissionCurrency") or currency, "ibCommissionCurrency", ID_WIDTH
             )
         row.net_cash = _decimal(attrs, "netCash")
-        row.venue = _bounded(_get(attrs, "exchange"), "exchange", _WIDTH_VENUE)
+        row.venue = _bounded(_get(attrs, "exchange"), "exchange", VENUE_WIDTH)
         # used only by the order derived from this row: checked here so that they reject the row
-        _bounded(_get(attrs, "ibOrderID"), "ibOrderID", _WIDTH_TEXT)
-        _bounded(_get(attrs, "orderReference"), "orderReference", _WIDTH_TEXT)
-        _bounded(_get(attrs, "orderType"), "orderType", _WIDTH_TYPE)
+        _bounded(_get(attrs, "ibOrderID"), "ibOrderID", ID_WIDTH)
+        _bounded(_get(attrs, "orderReference"), "orderReference", ID_WIDTH)
+        _bounded(_get(attrs, "orderType"), "orderType", CODE_WIDTH)
         return row
 
     def parse_order(self, number: int, element: Element, account: str | None) -> _OrderRow:
@@ -518,7 +521,7 @@ class _Reader:
         if order_time is None:
             raise RecordError("orderTime", "is required but missing (and no dateTime)")
         identifier = self.context.identifier("order", *parts)
-        reference = _bounded(_get(attrs, "orderReference"), "orderReference", _WIDTH_TEXT)
+        reference = _bounded(_get(attrs, "orderReference"), "orderReference", ID_WIDTH)
         record = OrderRecord(
             record_number=number,
             order_time=order_time,
@@ -527,11 +530,11 @@ class _Reader:
             order_side=side,
             account_identifier=account_identifier,
             order_manager_identifier=self.context.manager(reference),
-            order_remote_id=_bounded(_get(attrs, "ibOrderID"), "ibOrderID", _WIDTH_TEXT),
+            order_remote_id=_bounded(_get(attrs, "ibOrderID"), "ibOrderID", ID_WIDTH),
             client_order_id=reference,
-            order_type=_bounded(_get(attrs, "orderType"), "orderType", _WIDTH_TYPE),
+            order_type=_bounded(_get(attrs, "orderType"), "orderType", CODE_WIDTH),
             quantity=None if signed is None else abs(signed),
-            currency=_bounded(_get(attrs, "currency"), "currency", _WIDTH_SHORT),
+            currency=_bounded(_get(attrs, "currency"), "currency", CURRENCY_WIDTH),
             venue_metadata=attrs,
         )
         return _OrderRow(record)

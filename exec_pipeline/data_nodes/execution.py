@@ -264,42 +264,45 @@ def publish_partition(
         summary.superseded_extract_ids = repo.supersede_extracts(
             connection, key, keep={(e.uri, e.sha256) for e in ordered}
         )
-        lineage = LineageContext(source=source, partition_key=key, run_id=run_id, ingested_at=now)
-        loader = loader_for(connection, lineage)
-        if loader.writes_directly:
-            repo.delete_partition_facts(connection, key)
-        per_extract: list[tuple[ExtractFacts, int, dict[str, int]]] = []
-        for extract in ordered:
-            extract_id = repo.record_extract(
-                connection,
-                source=source,
-                business_date=business_date,
-                partition_key=key,
-                uri=extract.uri,
-                sha256=extract.sha256,
-                size_bytes=extract.size_bytes,
-                reader_name=extract.reader_name,
-                reader_version=extract.reader_version,
-                run_id=run_id,
-                now=now,
+        ledger = [
+            (
+                extract,
+                repo.record_extract(
+                    connection,
+                    source=source,
+                    business_date=business_date,
+                    partition_key=key,
+                    uri=extract.uri,
+                    sha256=extract.sha256,
+                    size_bytes=extract.size_bytes,
+                    reader_name=extract.reader_name,
+                    reader_version=extract.reader_version,
+                    run_id=run_id,
+                    now=now,
+                ),
             )
-            counts = {"OrdersTS": 0, "OrderEventsTS": 0, "TradesTS": 0, "rejects": 0}
-            ref = ExtractRef(extract.uri, extract_id, extract.reader_name, extract.reader_version)
-            for record in extract.records:
-                name = _TABLE_OF_RECORD.get(type(record))
-                if name is None:
-                    raise TypeError(
-                        f"{extract.uri}: a reader yielded {type(record).__name__}; expected one of "
-                        "OrderRecord, OrderEventRecord, TradeRecord, RejectRecord"
-                    )
-                counts[name] += 1
-                loader.add(name, ref, record)
-            per_extract.append((extract, extract_id, counts))
-        loader.finish()
+            for extract in ordered
+        ]
+        # From here on this transaction changes the fact tables: one publisher at a time.
         repo.lock_fact_tables(connection)
-        if not loader.writes_directly:
-            repo.delete_partition_facts(connection, key)
-        loader.apply()
+        repo.delete_partition_facts(connection, key)
+        lineage = LineageContext(source=source, partition_key=key, run_id=run_id, ingested_at=now)
+        per_extract: list[tuple[ExtractFacts, int, dict[str, int]]] = []
+        with loader_for(connection, lineage) as loader:  # owns the connection until finished
+            for extract, extract_id in ledger:
+                counts = {"OrdersTS": 0, "OrderEventsTS": 0, "TradesTS": 0, "rejects": 0}
+                ref = ExtractRef(extract.uri, extract_id, extract.reader_name, extract.reader_version)
+                for record in extract.records:
+                    name = _TABLE_OF_RECORD.get(type(record))
+                    if name is None:
+                        raise TypeError(
+                            f"{extract.uri}: a reader yielded {type(record).__name__}; expected one of "
+                            "OrderRecord, OrderEventRecord, TradeRecord, RejectRecord"
+                        )
+                    counts[name] += 1
+                    loader.add(name, ref, record)
+                per_extract.append((extract, extract_id, counts))
+            loader.finish()
         stored = repo.count_partition_rows(connection, key)
         for extract, extract_id, counts in per_extract:
             rows = {name: stored.get((name, extract_id), 0) for name in counts}

@@ -98,12 +98,11 @@ def lock_partition(connection: Connection, partition_key: str) -> None:
 
 
 def lock_fact_tables(connection: Connection) -> None:
-    """Serialise the short phase in which publishers change the fact tables, until commit.
+    """Serialise publishers from the moment they change the fact tables until they commit.
 
     Two partitions can observe the same facts: one deleting its rows while the other's
     ``ON CONFLICT DO UPDATE`` locks them (PostgreSQL locks the conflicting row even when the
-    update's WHERE is false) deadlocks without it. Reading and staging stay parallel.
-    SQLite: already serialised by its write lock.
+    update's WHERE is false) deadlocks without it. SQLite: already serialised by its write lock.
     """
     if connection.dialect.name == "postgresql":
         connection.execute(

@@ -57,7 +57,7 @@ ALL = [
 
 def test_every_check_passes_on_good_facts(engine, warehouse_url):
     publish(engine, good_facts())
-    for check in [*ALL, *checks.execution_checks()[3:6]]:
+    for check in [*ALL, *checks.execution_checks()[3:9]]:
         result = evaluate(check, warehouse_url)
         assert result.passed, (check.check_specs, result.description)
     assert evaluate(checks.facts_are_fresh, warehouse_url, max_age_hours=1).passed
@@ -145,4 +145,24 @@ def test_stale_facts_fail_freshness(engine, warehouse_url):
 def test_blocking_checks_are_the_ones_protecting_consumers():
     blocking = {spec.name for check in checks.execution_checks() for spec in check.check_specs if spec.blocking}
     assert blocking == {"filled_within_order_quantity", "event_sequences_valid", "order_identifier_unique",
-                        "event_identifier_unique", "trade_identifier_unique"}
+                        "event_identifier_unique", "trade_identifier_unique", "facts_trace_to_ledger"}
+
+
+@pytest.mark.parametrize(("index", "table"), [(6, "orders_ts"), (7, "order_events_ts"), (8, "trades_ts")])
+def test_facts_naming_no_ledger_row_of_their_partition_fail_lineage(engine, warehouse_url, index, table):
+    publish(engine, [*good_facts(), OrderRecord(5, at(4), "o-2", "aapl", -1, quantity=Decimal("1"))])
+    publish_partition("fixgw", T0.date() + dt.timedelta(days=1),
+                      [ExtractFacts("mem://b", "b" * 64, 1, "t", "1", [])], run_id="r", engine=engine)
+    check = checks.execution_checks()[index]
+    assert check.check_specs and next(iter(check.check_specs)).asset_key.path[-1] in {
+        "orders_ts": "OrdersTS", "order_events_ts": "OrderEventsTS", "trades_ts": "TradesTS"}[table]
+    assert evaluate(check, warehouse_url).passed
+    with engine.begin() as connection:
+        other_day = connection.execute(text("SELECT id FROM extract_files WHERE uri = 'mem://b'")).scalar_one()
+        # one partition's facts pointing at the next day's extract, and at an id that does not exist
+        first, second = connection.execute(text(f"SELECT record_number FROM {table} ORDER BY record_number LIMIT 2")).scalars()
+        connection.execute(text(f"UPDATE {table} SET extract_id = :id WHERE record_number = :n"), {"id": other_day, "n": first})
+        connection.execute(text(f"UPDATE {table} SET extract_id = 999 WHERE record_number = :n"), {"n": second})
+    result = evaluate(check, warehouse_url)
+    assert not result.passed
+    assert result.metadata["violations"].value == 2

@@ -167,6 +167,41 @@ def test_rejects_are_kept_with_their_reason_and_replaced_with_the_partition(engi
     assert "not a number" in rejects[0].reason
 
 
+@pytest.mark.parametrize("chunk_rows", [1, 3, 20_000])
+def test_chunking_never_changes_which_observation_wins(engine, monkeypatch, chunk_rows):
+    # Small chunks make the loader meet stored facts mid-publish: within the partition (b.log
+    # repeats a.log with earlier record numbers, and is loaded after it) and across partitions.
+    monkeypatch.setattr(bulkload, "CHUNK_ROWS", chunk_rows)
+    day1 = [
+        extract("file:///l/a.log", order_day(DAY1, "A", fills=3, first_record=10)),
+        extract("file:///l/b.log", order_day(DAY1, "A", fills=3, first_record=1)),
+    ]
+    day2 = [extract("file:///l/d2.log", [*order_day(DAY1, "A", fills=3), *order_day(DAY2, "B", first_record=20)])]
+
+    publish(engine, DAY2, day2)
+    summary = publish(engine, DAY1, day1)
+    publish(engine, DAY2, day2)  # the later partition, published again, takes nothing back
+
+    with engine.connect() as connection:
+        owners = {
+            row.trade_identifier: (row.partition_key, row.uri, row.record_number)
+            for row in connection.execute(text(
+                "SELECT t.trade_identifier, t.partition_key, e.uri, t.record_number "
+                "FROM trades_ts t JOIN extract_files e ON e.id = t.extract_id"))
+        }
+    assert owners == {
+        "trd-A-1": ("2026-01-05|fixgw", "file:///l/b.log", 2),
+        "trd-A-2": ("2026-01-05|fixgw", "file:///l/b.log", 3),
+        "trd-A-3": ("2026-01-05|fixgw", "file:///l/b.log", 4),
+        "trd-B-1": ("2026-01-06|fixgw", "file:///l/d2.log", 21),
+        "trd-B-2": ("2026-01-06|fixgw", "file:///l/d2.log", 22),
+    }
+    assert len(Trades.read(engine=engine)) == 5
+    stored = {e.uri: e.rows_stored for e in summary.extracts}
+    assert stored["file:///l/a.log"] == {"OrdersTS": 0, "OrderEventsTS": 0, "TradesTS": 0, "rejects": 0}
+    assert stored["file:///l/b.log"] == {"OrdersTS": 1, "OrderEventsTS": 4, "TradesTS": 3, "rejects": 0}
+
+
 class Crash(RuntimeError):
     pass
 

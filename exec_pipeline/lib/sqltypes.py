@@ -17,6 +17,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, DateTime, Numeric, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -73,8 +74,16 @@ def _json_default(value: Any) -> Any:
 
 
 def json_dumps(value: Any) -> str:
-    """JSON text of a raw broker record; decimals keep their exact digits (as strings)."""
-    return json.dumps(value, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+    """JSON text of a raw broker record; decimals keep their exact digits (as strings).
+
+    orjson writes the same text as ``json.dumps(ensure_ascii=False, separators=(",", ":"))`` an
+    order of magnitude faster; what it refuses (integers beyond 64 bits, lone surrogates, non-string
+    keys) goes through the standard module, which also raises the errors callers see.
+    """
+    try:
+        return orjson.dumps(value, default=_json_default).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return json.dumps(value, default=_json_default, ensure_ascii=False, separators=(",", ":"))
 
 
 class ExactDecimal(TypeDecorator[Decimal]):

@@ -77,3 +77,24 @@ def test_typical_records_take_the_generated_path(dialect):
     for name, record in TYPICAL.items():
         encoder = encoders(dialect)[name]
         assert encoder._fast(record, REF.extract_id) == encoder.encode_checked(record, REF)
+
+
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.text(), st.decimals(allow_nan=False, allow_infinity=False),
+              st.sampled_from(["lone \ud800 surrogate", "nul \x00", "\u2028\u2029", "\x7f\x1f\t", "é€😀", 2**70]),
+              st.datetimes(timezones=st.sampled_from([dt.UTC, None])), st.binary(max_size=4)),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=4), children, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(value=json_values)
+def test_raw_record_json_is_the_standard_modules_text(value):
+    # the stored text of venue_metadata on SQLite must not depend on which encoder wrote it
+    import json
+
+    from exec_pipeline.lib.sqltypes import _json_default, json_dumps
+
+    expected = json.dumps(value, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+    assert json_dumps(value) == expected

@@ -65,24 +65,34 @@ class RecordError(ValueError):
 _VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 
 
-def identifier_maker(source: str, kind: str) -> Callable[..., str]:
+def identifier_maker(source: str, kind: str, *, text_parts: bool = False) -> Callable[..., str]:
     """``make_identifier(source, kind, *parts)`` as a function of the parts alone.
 
     The readers' hot path: the constant head is hashed once and the UUID text is sliced from the
     SHA-1 digest, several times faster than building ``uuid.UUID`` objects, same result
     (uuid5 of the namespace and ``source, kind, parts`` joined by ``\x1f``; ``None`` counts as "").
+    ``text_parts=True`` gives a maker for callers whose parts are always ``str`` (~40% faster: no
+    per-part conversion); it computes the same identifiers.
     """
     head = hashlib.sha1(IDENTIFIER_NAMESPACE.bytes + f"{source}\x1f{kind}".encode())
+    copy = head.copy
     variant = _VARIANT
 
     def identifier(*parts: object) -> str:
-        state = head.copy()
+        state = copy()
         if parts:
             state.update(("\x1f" + "\x1f".join("" if p is None else str(p) for p in parts)).encode())
         h = state.hexdigest()
         return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{variant[h[16]]}{h[17:20]}-{h[20:32]}"
 
-    return identifier
+    def identifier_of_text(*parts: str) -> str:
+        state = copy()
+        if parts:
+            state.update(("\x1f" + "\x1f".join(parts)).encode())
+        h = state.hexdigest()
+        return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{variant[h[16]]}{h[17:20]}-{h[20:32]}"
+
+    return identifier_of_text if text_parts else identifier
 
 
 def make_identifier(source: str, kind: str, *parts: object) -> str:
@@ -111,11 +121,13 @@ class ReaderContext:
 
     _identifier_makers: dict[str, Callable[..., str]] = field(default_factory=dict, repr=False)
 
-    def identifier_for(self, kind: str) -> Callable[..., str]:
-        """``identifier(kind, *parts)`` with ``kind`` fixed: for loops over millions of records."""
-        maker = self._identifier_makers.get(kind)
+    def identifier_for(self, kind: str, *, text_parts: bool = False) -> Callable[..., str]:
+        """``identifier(kind, *parts)`` with ``kind`` fixed: for loops over millions of records
+        (``text_parts``: every part is a ``str``, see :func:`identifier_maker`)."""
+        key = f"{kind}/text" if text_parts else kind
+        maker = self._identifier_makers.get(key)
         if maker is None:
-            maker = self._identifier_makers[kind] = identifier_maker(self.source, kind)
+            maker = self._identifier_makers[key] = identifier_maker(self.source, kind, text_parts=text_parts)
         return maker
 
     def identifier(self, kind: str, *parts: object) -> str:

@@ -108,9 +108,9 @@ time_truncated_to_microseconds, leap_second, repeated_tags, several_messages_per
 non_utf8_lines, unexpected_errors
 (0 unless this module has a bug: such a line is rejected rather than failing the file).
 
-Speed: each line is split once (one ``replace`` + ``split`` into a dict), numbers and mapped
-accounts/assets are cached, and identifiers are computed with hashlib directly (same values as
-``context.identifier``).
+Speed: the file is decoded ~256 KB at a time, each line is split once (one ``replace`` + ``split``
+into a dict), numbers, whole seconds, second fractions and mapped accounts/assets are cached, and
+identifiers come from base's maker for all-text parts.
 """
 
 from __future__ import annotations
@@ -118,7 +118,8 @@ from __future__ import annotations
 import datetime as dt
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from itertools import chain
 from typing import NoReturn
 from decimal import Decimal, InvalidOperation
 
@@ -141,7 +142,6 @@ Record = OrderRecord | OrderEventRecord | TradeRecord | RejectRecord
 
 UTC = dt.UTC
 SOH = "\x01"
-_timedelta = dt.timedelta
 
 #: Names of the tags this reader reads, for reject fields like "tag 31 (LastPx)".
 TAG_NAMES: dict[str, str] = {
@@ -264,6 +264,9 @@ _RESTATEMENT_REASON: dict[str, str] = {
     "9": "Canceled, not best", "10": "Warehouse recap", "99": "Other",
 }  # fmt: skip
 
+#: An absent or placeholder value (one set lookup instead of ``is None or in MISSING``).
+_ABSENT = MISSING | {None}
+
 _EXEC_TRANS_TYPES = frozenset({"0", "1", "2", "3"})
 _FLAG_YES = frozenset({"Y", "y"})
 _REPLACE_REQUEST_TYPES = frozenset({"4", "6", "E"})  # 11 is the request's id, 41 the order's
@@ -302,10 +305,16 @@ class _Numbers(dict[str, Decimal | None]):
     cheaper than parsing. Placeholders give None; a bad number raises :class:`_BadNumber`."""
 
     def __missing__(self, text: str) -> Decimal | None:
-        try:
-            number = _decimal(text, "")
-        except RecordError:
-            raise _BadNumber(text) from None
+        # _decimal inlined (without naming a tag): average prices are mostly unique, so misses are common
+        if text in MISSING:
+            number = None
+        else:
+            try:
+                number = Decimal(text)
+            except (InvalidOperation, ValueError):
+                raise _BadNumber(text) from None
+            if not number.is_finite() or not -_MAX_ADJUSTED < number.adjusted() < _MAX_ADJUSTED:
+                raise _BadNumber(text)
         if len(self) < 500_000:
             self[text] = number
         return number
@@ -339,10 +348,13 @@ def _second(text: str, tag: str) -> dt.datetime:
 
 class _TimeParser:
     """FIX UTCTimestamp parser by slicing, caching whole seconds (a log repeats each second many
-    times). The hot path in :meth:`_Reader.message` inlines the cache hit for .sss and .ssssss."""
+    times) and fractions (a millisecond log has 1,000). The hot path in :meth:`_Reader.message`
+    inlines the two cache hits."""
 
     def __init__(self, stats: dict[str, int]) -> None:
         self.seconds: dict[str, dt.datetime] = {}
+        # ".sss" / ".ssssss" (up to 6 digits: finer ones are counted each time) -> its timedelta
+        self.fractions: dict[str, dt.timedelta] = {}
         self.stats = stats
 
     def __call__(self, value: str, tag: str) -> dt.datetime:
@@ -356,12 +368,17 @@ class _TimeParser:
             self.seconds[value[:17]] = base
         if len(value) == 17:
             return base
-        digits = value[18:]
-        if value[17] != "." or not digits or not digits.isdigit() or not digits.isascii():
-            raise RecordError(tag_field(tag), f"{value!r} is not a FIX UTC timestamp (YYYYMMDD-HH:MM:SS[.sss])")
-        if len(digits) > 6:
-            self.stats["time_truncated_to_microseconds"] += 1  # nanoseconds and beyond
-        return base + dt.timedelta(microseconds=int(digits[:6].ljust(6, "0")))
+        fraction = self.fractions.get(value[17:])
+        if fraction is None:
+            digits = value[18:]
+            if value[17] != "." or not digits or not digits.isdigit() or not digits.isascii():
+                raise RecordError(tag_field(tag), f"{value!r} is not a FIX UTC timestamp (YYYYMMDD-HH:MM:SS[.sss])")
+            fraction = dt.timedelta(microseconds=int(digits[:6].ljust(6, "0")))
+            if len(digits) > 6:
+                self.stats["time_truncated_to_microseconds"] += 1  # nanoseconds and beyond
+            elif len(self.fractions) < 100_000:
+                self.fractions[value[17:]] = fraction
+        return base + fraction
 
 
 # --- decoding ----------------------------------------------------------------------------------------------
@@ -395,13 +412,48 @@ def _lines(data: bytes, context: ReaderContext) -> Iterator[str]:
     return _decoded_lines(data, start, separator, context.stats)
 
 
+#: Bytes decoded at once (whole lines): one decode and one split per piece instead of per line.
+_PIECE = 1 << 18
+
+
 def _decoded_lines(data: bytes, start: int, separator: bytes, stats: Counter[str]) -> Iterator[str]:
-    find = data.find
+    return chain.from_iterable(_decoded_pieces(data, start, separator, stats))
+
+
+def _decoded_pieces(data: bytes, start: int, separator: bytes, stats: Counter[str]) -> Iterator[Iterable[str]]:
+    """The lines of ~256 KB pieces ending at a line break. A line break is ASCII, never part of a
+    multi-byte UTF-8 character, so a piece that is valid UTF-8 decodes exactly as its lines would
+    one by one; a piece that is not is decoded line by line (the odd line as latin-1)."""
     size = len(data)
+    text_separator = separator.decode()
     while start < size:
-        end = find(separator, start)
+        stop = start + _PIECE
+        if stop >= size:
+            stop = size
+        else:
+            stop = data.rfind(separator, start, stop) + 1  # just after the piece's last line break
+            if not stop:  # a line longer than a piece
+                stop = data.find(separator, start + _PIECE) + 1 or size
+        piece = data[start:stop]
+        try:
+            lines = piece.decode("utf-8").split(text_separator)
+        except UnicodeDecodeError:
+            yield _each_line(data, start, stop, separator, stats)
+        else:
+            if piece.endswith(separator):
+                lines.pop()  # the empty piece after the last line break is not a line
+            yield lines
+        start = stop
+
+
+def _each_line(data: bytes, start: int, stop: int, separator: bytes, stats: Counter[str]) -> Iterator[str]:
+    """The lines of ``data[start:stop]`` decoded one by one (lazily: ``non_utf8_lines`` is counted
+    when its line is read)."""
+    find = data.find
+    while start < stop:
+        end = find(separator, start, stop)
         if end < 0:
-            end = size
+            end = stop
         raw = data[start:end]
         try:
             yield raw.decode("utf-8")
@@ -463,7 +515,29 @@ _CHECKSUM_TEXT = tuple(f"{i:03d}" for i in range(256))
 def read(data: bytes, context: ReaderContext) -> Iterator[Record]:
     """Orders, order events, trades and rejects of a FIX ExecutionReport log (see the module doc)."""
     lines = _lines(data, context)
-    yield from _Reader(context).read(lines)
+    reader = _Reader(context)
+    stats = context.stats
+    message = reader.message
+    for number, line in enumerate(lines, 1):
+        line = line.rstrip()
+        if not line:
+            stats["blank_lines"] += 1
+            continue
+        try:
+            try:
+                records = message(number, line)
+            except _SeveralMessages:
+                records = reader.several(number, line)
+        except RecordError as error:
+            yield context.reject_error(number, error, line)
+            continue
+        except (ValueError, ArithmeticError, LookupError, TypeError, AttributeError) as exc:
+            # a bug in this module must not fail the whole file: the line is kept as a reject
+            stats["unexpected_errors"] += 1
+            yield context.reject(number, f"cannot read the message: {type(exc).__name__}: {exc}", None, line)
+            continue
+        if records:
+            yield from records
 
 
 class _Reader:
@@ -472,9 +546,10 @@ class _Reader:
     def __init__(self, context: ReaderContext) -> None:
         self.context = context
         self.stats = context.stats
-        self.order_id = context.identifier_for("order")
-        self.event_id = context.identifier_for("event")
-        self.trade_id = context.identifier_for("trade")
+        # every part this reader passes is a str: the faster maker
+        self.order_id = context.identifier_for("order", text_parts=True)
+        self.event_id = context.identifier_for("event", text_parts=True)
+        self.trade_id = context.identifier_for("trade", text_parts=True)
         self.time = _TimeParser(context.stats)
         self.numbers = _Numbers()
         # mapped accounts / assets (unmapped ones go through the context each time: it counts them)
@@ -488,31 +563,6 @@ class _Reader:
         self.cum: dict[tuple[str, str | None], Decimal] = {}
         # (OrderID, ExecID) -> (signature, quantity, price) of the first trade row using that ExecID
         self.trades: dict[tuple[str, str], tuple[tuple[str | None, ...], Decimal, Decimal | None]] = {}
-
-    def read(self, lines: Iterator[str]) -> Iterator[Record]:
-        stats = self.stats
-        context = self.context
-        message = self.message
-        for number, line in enumerate(lines, 1):
-            line = line.rstrip()
-            if not line:
-                stats["blank_lines"] += 1
-                continue
-            try:
-                try:
-                    records = message(number, line)
-                except _SeveralMessages:
-                    records = self.several(number, line)
-            except RecordError as error:
-                yield context.reject_error(number, error, line)
-                continue
-            except (ValueError, ArithmeticError, LookupError, TypeError, AttributeError) as exc:
-                # a bug in this module must not fail the whole file: the line is kept as a reject
-                stats["unexpected_errors"] += 1
-                yield context.reject(number, f"cannot read the message: {type(exc).__name__}: {exc}", None, line)
-                continue
-            if records:
-                yield from records
 
     def message(self, number: int, line: str) -> list[Record] | None:  # noqa: C901, PLR0912, PLR0915
         """The records of one line (None when there are none); raises RecordError to reject it.
@@ -528,8 +578,9 @@ class _Reader:
         msg: dict[str, str]
         raw: dict[str, object]
         # one pass when every field has exactly one '=' and a numeric tag: split on both at once
-        if body.count("=") == body.count(delimiter) + 1:
-            items = body.replace("=", delimiter).split(delimiter)
+        # (fields + '=' signs pieces, i.e. twice as many pieces as '=' signs, when each field has one)
+        items = body.replace("=", delimiter).split(delimiter)
+        if len(items) == 2 * body.count("="):
             tags = items[::2]
             msg = dict(zip(tags, items[1::2]))
             if len(msg) == len(tags) and "".join(tags).isdigit():
@@ -582,10 +633,10 @@ class _Reader:
 
         # --- required fields ----------------------------------------------------------------------------
         order_id = get("37")
-        if order_id is None or order_id in MISSING:
+        if order_id in _ABSENT:
             raise RecordError(tag_field("37"), "is required on an ExecutionReport but missing")
         exec_id = get("17")
-        if exec_id is None or exec_id in MISSING:
+        if exec_id in _ABSENT:
             raise RecordError(tag_field("17"), "is required on an ExecutionReport but missing")
         exec_type = get("150")
         event_type = _EXEC_EVENT.get(exec_type)  # type: ignore[arg-type]
@@ -601,7 +652,7 @@ class _Reader:
             raise RecordError(tag_field("54"), f"{side_code!r} is neither a buy nor a sell side")
         symbol = get("55")
         security_id = get("48")
-        if symbol is None or symbol in MISSING or security_id is not None:
+        if symbol in _ABSENT or security_id is not None:
             if symbol in MISSING:
                 symbol = None
             if security_id in MISSING:
@@ -627,22 +678,19 @@ class _Reader:
 
         # time: TransactTime 60, else SendingTime 52; whole seconds and fractions are cached
         stamp = get("60")
-        if stamp is None or stamp in MISSING:
+        if stamp in _ABSENT:
             stamp = get("52")
-            if stamp is None or stamp in MISSING:
+            if stamp in _ABSENT:
                 raise RecordError(tag_field("60"), "is required (and there is no SendingTime 52 either)")
             when = self.time(stamp, "52")
         else:
-            when = self.time.seconds.get(stamp[:17])  # type: ignore[assignment]
-            size = len(stamp)
-            if when is None:
-                when = self.time(stamp, "60")
-            elif size != 17:
-                fraction = stamp[18:]
-                if (size == 21 or size == 24) and stamp[17] == "." and fraction.isdigit() and fraction.isascii():
-                    when = when + _timedelta(0, 0, int(fraction) * (1000 if size == 21 else 1))
-                else:
-                    when = self.time(stamp, "60")
+            time = self.time
+            when = time.seconds.get(stamp[:17])  # type: ignore[assignment]
+            if len(stamp) != 17:
+                fraction = time.fractions.get(stamp[17:])
+                when = time(stamp, "60") if when is None or fraction is None else when + fraction
+            elif when is None:
+                when = time(stamp, "60")
 
         numbers = self.numbers
         cum_text = get("14")

@@ -29,6 +29,8 @@ def test_identifiers_are_uuid5_of_source_kind_and_parts(source: str, kind: str, 
     context = ReaderContext(source=source, config=SourceConfig(format="csv"), uri="memory://x")
     assert context.identifier(kind, *parts) == expected
     assert context.identifier_for(kind)(*parts) == expected
+    text_parts = ["" if p is None else str(p) for p in parts]
+    assert context.identifier_for(kind, text_parts=True)(*text_parts) == expected
 
 
 def test_identifiers_depend_on_every_part_and_its_position():

@@ -309,20 +309,22 @@ def _earlier_observation(spec: _TableSpec, excluded: str) -> str:
 class _ChunkWriter:
     """A thread that writes chunks in the order they are submitted; the first error stops it.
 
-    After an error the thread keeps taking (and dropping) chunks, so a submitter never blocks on a
-    full queue; :meth:`close` hands the error back to the caller's thread.
+    After an error, or once the publish is abandoned, the thread keeps taking (and dropping)
+    chunks, so a submitter never blocks on a full queue; :meth:`close` hands the error back to the
+    caller's thread.
     """
 
     def __init__(self, write: Callable[[str, list[tuple[Any, ...]]], None]) -> None:
         self._write = write
         self._queue: queue.Queue[tuple[str, list[tuple[Any, ...]]] | None] = queue.Queue(maxsize=QUEUED_CHUNKS)
         self.error: BaseException | None = None
+        self._abandoned = False
         self._thread = threading.Thread(target=self._run, name="exec-pipeline-fact-writer", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while (item := self._queue.get()) is not None:
-            if self.error is None:
+            if self.error is None and not self._abandoned:
                 try:
                     self._write(*item)
                 except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread by close()
@@ -333,8 +335,9 @@ class _ChunkWriter:
             raise self.error
         self._queue.put((name, rows))
 
-    def close(self) -> BaseException | None:
-        """Wait for every submitted chunk; the writer's error, if any."""
+    def close(self, *, abandon: bool = False) -> BaseException | None:
+        """Wait for every submitted chunk (``abandon``: drop those not started); the writer's error."""
+        self._abandoned = abandon
         self._queue.put(None)
         self._thread.join()
         return self.error
@@ -403,13 +406,13 @@ class FactLoader:
                 self._write(name, buffer)
 
     def close(self) -> None:
-        """Stop the writer without writing what is buffered (the transaction is being abandoned)."""
-        self._stop()
+        """Stop the writer without writing what is buffered or queued (the transaction is being abandoned)."""
+        self._stop(abandon=True)
         self.buffers = {name: [] for name in self.specs}
 
-    def _stop(self) -> BaseException | None:
+    def _stop(self, *, abandon: bool = False) -> BaseException | None:
         writer, self._writer = self._writer, None
-        return writer.close() if writer is not None else None
+        return writer.close(abandon=abandon) if writer is not None else None
 
     def __enter__(self) -> FactLoader:
         return self

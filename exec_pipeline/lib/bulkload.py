@@ -172,6 +172,10 @@ class _JsonOfLastDocument:
         return self.text  # type: ignore[return-value]
 
 
+def _json_text_for(dialect_name: str) -> Converter:
+    return _JsonOfLastDocument(json_dumps if dialect_name == "sqlite" else _postgres_json)
+
+
 def _converter(column: Column[Any], dialect_name: str, json_text: Converter) -> Converter:
     sqlite = dialect_name == "sqlite"
     if isinstance(column.type, ExactDecimal):
@@ -212,7 +216,7 @@ class _RowEncoder:
         self.spec = spec
         self.dialect_name = dialect_name
         if json_text is None:
-            json_text = _JsonOfLastDocument(json_dumps if dialect_name == "sqlite" else _postgres_json)
+            json_text = _json_text_for(dialect_name)
         columns = [spec.table.c[name] for name in spec.fields]
         self.converters = [_converter(c, dialect_name, json_text) for c in columns]
         self.required = [not c.nullable for c in columns]
@@ -358,16 +362,12 @@ class FactLoader:
         self.connection = connection
         self.lineage = lineage
         self.specs = _specs()
-        json_text = self._json_text()
+        json_text = _json_text_for(self.dialect_name)  # one for all tables: their rows share raw records
         self.encoders = {name: _RowEncoder(spec, self.dialect_name, json_text) for name, spec in self.specs.items()}
         self.buffers: dict[str, list[tuple[Any, ...]]] = {name: [] for name in self.specs}
         self._lineage_ref: ExtractRef | None = None
         self._lineage_row: tuple[Any, ...] = ()
         self._writer: _ChunkWriter | None = None  # started with the first full chunk
-        self._closed = False
-
-    def _json_text(self) -> Converter:
-        return _JsonOfLastDocument(json_dumps)
 
     def _lineage_values(self, ref: ExtractRef) -> tuple[Any, ...]:
         # records arrive extract by extract: remember the last extract's lineage (by identity, cheap)
@@ -435,9 +435,6 @@ class PostgresFactLoader(FactLoader):
         #: tables in which a chunk met stored facts: their later chunks go through staging directly
         self.conflicting: set[str] = set()
         self.staged: set[str] = set()
-
-    def _json_text(self) -> Converter:
-        return _JsonOfLastDocument(_postgres_json)
 
     def _write(self, name: str, rows: list[tuple[Any, ...]]) -> None:
         import psycopg

@@ -118,7 +118,7 @@ from __future__ import annotations
 import datetime as dt
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from itertools import chain
 from typing import NoReturn
 from decimal import Decimal, InvalidOperation

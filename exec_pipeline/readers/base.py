@@ -78,19 +78,15 @@ def identifier_maker(source: str, kind: str, *, text_parts: bool = False) -> Cal
     copy = head.copy
     variant = _VARIANT
 
-    def identifier(*parts: object) -> str:
-        state = copy()
-        if parts:
-            state.update(("\x1f" + "\x1f".join("" if p is None else str(p) for p in parts)).encode())
-        h = state.hexdigest()
-        return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{variant[h[16]]}{h[17:20]}-{h[20:32]}"
-
     def identifier_of_text(*parts: str) -> str:
         state = copy()
         if parts:
             state.update(("\x1f" + "\x1f".join(parts)).encode())
         h = state.hexdigest()
         return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{variant[h[16]]}{h[17:20]}-{h[20:32]}"
+
+    def identifier(*parts: object) -> str:
+        return identifier_of_text(*("" if p is None else str(p) for p in parts))
 
     return identifier_of_text if text_parts else identifier
 

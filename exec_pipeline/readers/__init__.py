@@ -3,12 +3,14 @@
 To add a format: write ``exec_pipeline/readers/<format>.py`` with ``NAME``, ``VERSION``, an optional
 pydantic ``Options`` model (its settings under ``options:`` in the source catalogue) and
 ``read(data, context)`` (see :mod:`exec_pipeline.readers.base`), then add it to ``_MODULES`` below.
+A line-oriented format may also offer ``read_stream(blocks, context)``, the same records from the
+file's bytes in blocks: ingestion then streams the file instead of holding it (``fix44`` does).
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +24,8 @@ class ReaderSpec:
     name: str
     version: str
     read: Callable[[bytes, Any], Iterator[Any]]
+    #: ``read`` of the file whose bytes are the blocks joined (``None``: the format is read whole)
+    read_stream: Callable[[Iterable[bytes], Any], Iterator[Any]] | None
     options_model: type[BaseModel] | None
 
 
@@ -33,6 +37,7 @@ def _load() -> dict[str, ReaderSpec]:
             name=module.NAME,
             version=module.VERSION,
             read=module.read,
+            read_stream=getattr(module, "read_stream", None),
             options_model=getattr(module, "Options", None),
         )
     return readers

@@ -384,47 +384,89 @@ class _TimeParser:
 # --- decoding ----------------------------------------------------------------------------------------------
 
 
-def _lines(data: bytes, context: ReaderContext) -> Iterator[str]:
-    """The file's lines as text, one at a time (a broker day is hundreds of MB: never the whole file
-    as text and as a list of lines). FIX is ASCII; UTF-8 is accepted, an odd non-UTF-8 line is read
-    as latin-1 (every byte keeps its value). Only binary content without any FIX message is refused.
-    The empty piece after a final line break is not a line."""
+def _lines(blocks: Iterable[bytes], context: ReaderContext) -> Iterator[str]:
+    """The file's lines as text, one at a time, from its bytes in blocks of any size (a broker day is
+    hundreds of MB: never the whole file in memory, as bytes or as text). FIX is ASCII; UTF-8 is
+    accepted, an odd non-UTF-8 line is read as latin-1 (every byte keeps its value). Only binary
+    content without any FIX message is refused; that is known at the end of the file, so the refusal
+    comes after the lines (an ingestion discards what it read). The empty piece after a final line
+    break is not a line."""
     uri = context.uri
-    if data.startswith(_COMPRESSED_MAGIC):
+    blocks = iter(blocks)
+    head = b""
+    for block in blocks:  # enough bytes to recognise a compression magic number or a byte order mark
+        head += block
+        if len(head) >= 8:
+            break
+    if head.startswith(_COMPRESSED_MAGIC):
         raise ExtractUnreadable(uri, "the file is compressed (gzip/zip/zstd/bzip2/xz); land it decompressed")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        data = b"".join((head, *blocks))  # UTF-16 cannot be cut at b"\n": read whole (rare)
         try:
             lines = data.decode("utf-16").split("\n")
         except UnicodeDecodeError as exc:
             raise ExtractUnreadable(uri, f"UTF-16 byte order mark but invalid UTF-16: {exc}") from None
-        return iter(lines[:-1] if lines and not lines[-1] else lines)
-    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    if b"8=FIX" not in data:
-        try:
-            text = data[start:].decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ExtractUnreadable(
-                uri, f"binary content, not a FIX log (no 8=FIX message; not text: {exc.reason} at byte {exc.start})"
-            ) from None
-        if "\x00" in text:
+        yield from lines[:-1] if lines and not lines[-1] else lines
+        return
+    start = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+    scan = _Scan()
+    yield from chain.from_iterable(_streamed_pieces(head[start:], blocks, scan, context.stats))
+    if not scan.seen_fix:
+        if scan.undecodable is not None:
+            reason, at = scan.undecodable
+            raise ExtractUnreadable(uri, f"binary content, not a FIX log (no 8=FIX message; not text: {reason} at byte {at})")
+        if scan.nul:
             raise ExtractUnreadable(uri, "binary content (NUL bytes), not a FIX log (no 8=FIX message)")
-    separator = b"\r" if b"\n" not in data and b"\r" in data else b"\n"  # classic Mac line ends
-    return _decoded_lines(data, start, separator, context.stats)
 
 
 #: Bytes decoded at once (whole lines): one decode and one split per piece instead of per line.
 _PIECE = 1 << 18
 
 
-def _decoded_lines(data: bytes, start: int, separator: bytes, stats: Counter[str]) -> Iterator[str]:
-    return chain.from_iterable(_decoded_pieces(data, start, separator, stats))
+class _Scan:
+    """What the pieces showed so far, for refusing a binary file without any FIX message."""
+
+    def __init__(self) -> None:
+        self.seen_fix = False
+        self.nul = False
+        #: (reason, byte offset after any BOM) of the first bytes that are not UTF-8
+        self.undecodable: tuple[str, int] | None = None
+        #: file offset (after any BOM) of the current buffer's first byte
+        self.offset = 0
 
 
-def _decoded_pieces(data: bytes, start: int, separator: bytes, stats: Counter[str]) -> Iterator[Iterable[str]]:
-    """The lines of ~256 KB pieces ending at a line break. A line break is ASCII, never part of a
-    multi-byte UTF-8 character, so a piece that is valid UTF-8 decodes exactly as its lines would
-    one by one; a piece that is not is decoded line by line (the odd line as latin-1)."""
-    size = len(data)
+def _streamed_pieces(buffer: bytes, blocks: Iterator[bytes], scan: _Scan, stats: Counter[str]) -> Iterator[Iterable[str]]:
+    """The lines of the file, piece by piece, from its first bytes and the blocks after them: each
+    block is cut after its last line break and the rest is carried to the next. Lines end at
+    ``\n``; a file without any ``\n`` but with ``\r`` (classic Mac) is held until its end to know."""
+    separator: bytes | None = b"\n" if b"\n" in buffer else None
+    held: list[bytes] = [buffer]  # blocks held while no line break decides the separator
+    for block in blocks:
+        if separator is None:
+            held.append(block)
+            if b"\n" not in block:
+                continue
+            separator = b"\n"
+            buffer = b"".join(held)
+        else:
+            buffer += block
+        cut = buffer.rfind(separator) + 1
+        if cut:
+            yield from _decoded_pieces(buffer, cut, separator, scan, stats)
+            scan.offset += cut
+            buffer = buffer[cut:]
+    if separator is None:
+        buffer = b"".join(held)
+        separator = b"\r" if b"\r" in buffer else b"\n"
+    if buffer:
+        yield from _decoded_pieces(buffer, len(buffer), separator, scan, stats)
+
+
+def _decoded_pieces(data: bytes, size: int, separator: bytes, scan: _Scan, stats: Counter[str]) -> Iterator[Iterable[str]]:
+    """The lines of ``data[:size]`` in ~256 KB pieces ending at a line break. A line break is ASCII,
+    never part of a multi-byte UTF-8 character, so a piece that is valid UTF-8 decodes exactly as its
+    lines would one by one; a piece that is not is decoded line by line (the odd line as latin-1)."""
+    start = 0
     text_separator = separator.decode()
     while start < size:
         stop = start + _PIECE
@@ -433,11 +475,16 @@ def _decoded_pieces(data: bytes, start: int, separator: bytes, stats: Counter[st
         else:
             stop = data.rfind(separator, start, stop) + 1  # just after the piece's last line break
             if not stop:  # a line longer than a piece
-                stop = data.find(separator, start + _PIECE) + 1 or size
+                stop = data.find(separator, start + _PIECE, size) + 1 or size
         piece = data[start:stop]
+        if not scan.seen_fix:  # pieces end at line breaks: "8=FIX" is never cut in two
+            scan.seen_fix = b"8=FIX" in piece
+            scan.nul = scan.nul or b"\x00" in piece
         try:
             lines = piece.decode("utf-8").split(text_separator)
-        except UnicodeDecodeError:
+        except UnicodeDecodeError as exc:
+            if scan.undecodable is None:
+                scan.undecodable = (exc.reason, scan.offset + start + exc.start)
             yield _each_line(data, start, stop, separator, stats)
         else:
             if piece.endswith(separator):
@@ -514,7 +561,13 @@ _CHECKSUM_TEXT = tuple(f"{i:03d}" for i in range(256))
 
 def read(data: bytes, context: ReaderContext) -> Iterator[Record]:
     """Orders, order events, trades and rejects of a FIX ExecutionReport log (see the module doc)."""
-    lines = _lines(data, context)
+    return read_stream((data,), context)
+
+
+def read_stream(blocks: Iterable[bytes], context: ReaderContext) -> Iterator[Record]:
+    """:func:`read` of the file whose bytes are ``blocks`` joined, cut anywhere (memory holds one
+    block and the reader's per-order state, not the file)."""
+    lines = _lines(blocks, context)
     reader = _Reader(context)
     stats = context.stats
     message = reader.message

@@ -6,8 +6,9 @@ Usable without Dagster (the Dagster assets are a thin layer over :func:`ingest_p
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -20,13 +21,11 @@ from exec_pipeline.data_nodes.execution import (
     publish_partition,
 )
 from exec_pipeline.lib.landing import ExtractFile, LandingZone, sha256_hex
-from exec_pipeline.readers import get_reader
+from exec_pipeline.readers import ReaderSpec, get_reader
 from exec_pipeline.readers.base import ExtractUnreadable, ReaderContext
 from exec_pipeline.readers.catalogue import Catalogue
 from exec_pipeline.repositories import execution as repo
 
-
-ReadFunction = Callable[[bytes, ReaderContext], Iterator[FactRecord]]
 
 
 class PartitionVanished(RuntimeError):
@@ -96,7 +95,8 @@ def ingest_partition(
     cannot be read at all (nothing is published; the ledger records the failure) and
     :class:`PartitionVanished` when a partition that was ingested has no extracts any more, and
     :class:`ExtractChanged` when a file changes between hashing and reading. Extracts are hashed
-    in chunks and read one at a time, so memory holds one file, not the whole day.
+    in chunks and read one at a time, streamed when their reader can (see :func:`_records`), so
+    memory holds at most one file, not the whole day.
     """
     config = catalogue.source(source)
     reader = get_reader(config.format)
@@ -138,7 +138,7 @@ def ingest_partition(
         # inside the try: a reader may refuse a file as soon as it is called, not only while iterated
         extracts = [
             ExtractFacts(read.uri, read.sha256, read.size_bytes, read.reader_name, read.reader_version,
-                         _records(landing, file, read, reader.read))
+                         _records(landing, file, read, reader))
             for read, file in zip(result.extracts, files, strict=True)
         ]
         result.summary = publish_partition(source, business_date, extracts, run_id=run_id, engine=engine)
@@ -163,12 +163,41 @@ def ingest_partition(
     return result
 
 
-def _records(landing: LandingZone, file: ExtractFile, read: ExtractRead, reader: ReadFunction) -> Iterator[FactRecord]:
-    """The extract's records, its bytes read only when the publish gets to it."""
-    data = landing.read_bytes(file)
-    if sha256_hex(data) != read.sha256:
-        raise ExtractChanged(
-            f"{read.uri} changed while being ingested (its content hash moved); nothing was published, "
-            "the next run reads the new version"
-        )
-    yield from reader(data, read.context)
+def _records(landing: LandingZone, file: ExtractFile, read: ExtractRead, reader: ReaderSpec) -> Iterator[FactRecord]:
+    """The extract's records, its bytes read only when the publish gets to it: streamed in blocks
+    when the reader can take them (memory holds a block, not the file), else whole. Either way the
+    bytes read must hash to what was hashed before, or :class:`ExtractChanged` is raised, at the end
+    of a streamed file: the publish it feeds is then rolled back."""
+    if reader.read_stream is None:
+        data = landing.read_bytes(file)
+        if sha256_hex(data) != read.sha256:
+            raise _changed(read)
+        yield from reader.read(data, read.context)
+        return
+    digest = hashlib.sha256()
+
+    def blocks() -> Iterator[bytes]:
+        for block in landing.read_chunks(file):
+            digest.update(block)
+            yield block
+
+    stream = blocks()
+    try:
+        yield from reader.read_stream(stream, read.context)
+    except ExtractUnreadable as exc:
+        for _ in stream:  # hash the rest: a file replaced while read is "changed", not "unreadable"
+            pass
+        if digest.hexdigest() != read.sha256:
+            raise _changed(read) from exc
+        raise
+    for _ in stream:  # the hash covers the whole file even if the reader stopped early
+        pass
+    if digest.hexdigest() != read.sha256:
+        raise _changed(read)
+
+
+def _changed(read: ExtractRead) -> ExtractChanged:
+    return ExtractChanged(
+        f"{read.uri} changed while being ingested (its content hash moved); nothing was published, "
+        "the next run reads the new version"
+    )

@@ -463,6 +463,12 @@ def test_soh_and_pipe_logs_give_the_same_facts() -> None:
     assert pipe.stats["bad_checksum"] == 0 and pipe.stats["bad_body_length"] == 0
 
 
+def test_classic_mac_line_ends_read_like_line_feeds() -> None:
+    log, _ = golden_log()
+    lf = b"\n".join(log.lines) + b"\n"
+    assert read_log(lf.replace(b"\n", b"\r")).records == read_log(lf).records
+
+
 def test_crlf_and_utf8_bom_are_accepted() -> None:
     log, _ = golden_log()
     plain = read_log(log.data())
@@ -973,6 +979,44 @@ def test_mutated_logs_never_crash_and_keep_the_contract(data: bytes) -> None:
     assert result is not None  # still a FIX log: never unreadable as a whole
     first = [r[:3] for r in result.records]
     assert [r[:3] for r in read_log(data).records] == first  # deterministic
+
+
+def read_outcome(read: Callable[[ReaderContext], Iterable[Any]]) -> tuple[Any, ...]:
+    """Everything a read gives: its records and counters, or the error refusing the file."""
+    context = make_context()
+    try:
+        records = list(read(context))
+    except ExtractUnreadable as exc:
+        return ("unreadable", str(exc))
+    return (records, dict(context.stats), dict(context.unmapped_accounts), dict(context.unmapped_assets))
+
+
+def cut(data: bytes, positions: list[int]) -> list[bytes]:
+    edges = sorted({0, len(data), *(p % (len(data) + 1) for p in positions)})
+    return [data[a:b] for a, b in zip(edges, edges[1:], strict=False)]
+
+
+TRICKY_FILES = st.sampled_from([
+    b"\xef\xbb\xbf" + b"8=FIX.4.4\x0135=0\x01\r\n" * 3,  # BOM, CRLF
+    b"8=FIX.4.4|35=0|\r" * 4,  # classic Mac line ends: no \n anywhere
+    b"8=FIX.4.4|35=0|\r" * 4 + b"\n",  # one \n decides the separator at the very end
+    "8=FIX.4.4|35=0|\n".encode("utf-16"),
+    gzip.compress(b"8=FIX.4.4\x019=5\x0135=8\x01", mtime=0),
+    b"a,b\n\xff\xfe\x00x\n" * 3,  # binary without 8=FIX: refused at the end
+    b"x\x00y\n" * 5,  # NULs without 8=FIX
+    b"abcdefgh\nijkl\n\xff\n",  # the first non-UTF-8 byte named by its offset in the file
+    b"\xe2\x82\xac\n8=FIX.4.4|35=8|\xe9\n",  # a multi-byte character and a latin-1 byte
+])  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(mutated_logs(), TRICKY_FILES, st.binary(max_size=300)), st.lists(st.integers(0, 10**6), max_size=12))
+def test_streamed_blocks_cut_anywhere_read_as_the_whole_file(data: bytes, positions: list[int]) -> None:
+    """Ingestion streams a file in blocks; where they are cut (inside a line, a CRLF, a UTF-8
+    character, a byte order mark) must never change a record, a counter or a refusal."""
+    whole = read_outcome(lambda context: fix44.read(data, context))
+    assert read_outcome(lambda context: fix44.read_stream(cut(data, positions), context)) == whole
+    assert read_outcome(lambda context: fix44.read_stream([bytes([b]) for b in data], context)) == whole
 
 
 @st.composite

@@ -113,3 +113,65 @@ def test_an_extract_rewritten_while_being_ingested_publishes_nothing(engine, lan
     # the next run reads the new version whole
     result = ingest(engine, landing_root)
     assert result.summary.rows_stored["TradesTS"] == 4
+
+
+SAMPLE_FIX_LOG = settings.SAMPLE_DATA_DIR / "landing" / "fixgw" / "2026-11-17" / "NXBROKER-execreports-20261117.fix"
+
+
+class ChangedWhileStreamed(LandingZone):
+    """A landing zone whose FIX log changes after ``blocks_before`` blocks of it were read (streamed reads)."""
+
+    def __init__(self, url: str, change, blocks_before: int = 1) -> None:
+        super().__init__(url)
+        self.change = change
+        self.blocks_before = blocks_before
+
+    def read_chunks(self, extract, chunk=256):
+        blocks = super().read_chunks(extract, chunk=chunk)
+        for _ in range(self.blocks_before):
+            yield next(blocks)
+        self.change(self.root + f"/{extract.source}/{extract.business_date.isoformat()}/{extract.name}")
+        yield from blocks
+
+
+def test_a_fix_log_that_grows_while_streamed_publishes_nothing(engine, landing_root):
+    from exec_pipeline.services.ingestion import ExtractChanged
+
+    lines = SAMPLE_FIX_LOG.read_bytes().splitlines(keepends=True)
+    log = landing_root / "fixgw" / DAY.isoformat() / "session.fix"
+    log.parent.mkdir(parents=True)
+    log.write_bytes(b"".join(lines[: len(lines) // 2]))
+    ingest(engine, landing_root, source="fixgw")
+    before = fact_snapshot(engine)
+    assert before["TradesTS"]
+    log.write_bytes(b"".join(lines))  # the rest of the day arrives
+
+    def append(path: str) -> None:
+        with open(path, "ab") as handle:
+            handle.write(lines[-1])
+
+    with pytest.raises(ExtractChanged, match="session.fix changed while being ingested"):
+        ingest_partition("fixgw", DAY, catalogue=CATALOGUE, engine=engine,
+                         landing=ChangedWhileStreamed(str(landing_root), append))  # fmt: skip
+    assert fact_snapshot(engine) == before
+    result = ingest(engine, landing_root, source="fixgw")  # the next run reads the grown log
+    assert len(fact_snapshot(engine)["TradesTS"]) > len(before["TradesTS"]) and result.summary is not None
+
+
+def test_a_fix_log_replaced_by_an_archive_while_streamed_is_changed_not_unreadable(engine, landing_root):
+    from exec_pipeline.services.ingestion import ExtractChanged
+
+    log = landing_root / "fixgw" / DAY.isoformat() / "session.fix"
+    log.parent.mkdir(parents=True)
+    log.write_bytes(SAMPLE_FIX_LOG.read_bytes())
+
+    def compress(path: str) -> None:  # replaced between hashing and reading
+        with open(path, "wb") as handle:
+            handle.write(gzip.compress(SAMPLE_FIX_LOG.read_bytes(), mtime=0))
+
+    zone = ChangedWhileStreamed(str(landing_root), compress, blocks_before=0)
+    with pytest.raises(ExtractChanged, match="session.fix changed while being ingested"):
+        ingest_partition("fixgw", DAY, catalogue=CATALOGUE, engine=engine, landing=zone)
+    with engine.connect() as connection:  # not recorded as a failed (unreadable) file: it is a new version
+        assert connection.exec_driver_sql("SELECT COUNT(*) FROM extract_files").scalar_one() == 0
+    assert fact_snapshot(engine) == {"OrdersTS": [], "OrderEventsTS": [], "TradesTS": []}

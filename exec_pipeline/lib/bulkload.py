@@ -131,6 +131,12 @@ def _check_decimal(value: Any) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(value)
 
 
+def _check_int(value: Any) -> int:
+    if value.__class__ is not int:  # not bool, not a numeric string
+        raise TypeError(f"expected an integer, got {type(value).__name__} {value!r}")
+    return value
+
+
 def _check_datetime(value: Any) -> dt.datetime:
     if not isinstance(value, dt.datetime):
         raise TypeError(f"expected a datetime, got {type(value).__name__} {value!r}")
@@ -184,6 +190,8 @@ def _converter(column: Column[Any], dialect_name: str, json_text: Converter) -> 
         return (lambda v: datetime_to_sqlite(_check_datetime(v))) if sqlite else _check_datetime
     if column.type._type_affinity.__name__ == "JSON":  # JSONDocument (JSON / JSONB variant)
         return json_text
+    if column.type._type_affinity.__name__ == "Integer":
+        return _check_int
     return (lambda v: v) if sqlite else _postgres_text
 
 
@@ -275,6 +283,8 @@ class _RowEncoder:
                     lines.append(f"    if {v} is not None: {v} = datetime_text({v})")
             elif column.type._type_affinity.__name__ == "JSON":
                 lines.append(f"    if {v} is not None: {v} = json_text({v})")
+            elif column.type._type_affinity.__name__ == "Integer":
+                lines.append(f"    if {present}{v}.__class__ is not int: fail()")
             elif not sqlite and column.type._type_affinity.__name__ == "String":
                 # text PostgreSQL cannot hold (NUL) goes through the checked loop, which keeps it visible
                 lines.append(f"    if {present}'\\x00' in {v}: fail()")

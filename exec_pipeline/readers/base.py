@@ -3,7 +3,9 @@
 A reader is a module with ``NAME``, ``VERSION`` and ``read(data: bytes, context) -> Iterator[record]``
 yielding :class:`~exec_pipeline.data_nodes.execution.OrderRecord`, ``OrderEventRecord``,
 ``TradeRecord`` and ``RejectRecord``. It is pure: bytes and the source's configuration in, records
-out; no I/O, no Dagster, no database.
+out; no Dagster, no database, no I/O beyond a private temporary file where a reader may spill
+per-order state of a huge file (:mod:`exec_pipeline.lib.spill`). A line-oriented format can also
+offer ``read_stream(blocks, context)``: the same records from the bytes in blocks of any size.
 
 - A record that cannot be normalised becomes a ``RejectRecord`` (record number, field, reason, raw
   text) and reading goes on. Raise :class:`RecordError` inside the per-record code and turn it into

@@ -149,7 +149,7 @@ import datetime as dt
 import io
 import itertools
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -380,20 +380,75 @@ class Options(BaseModel):
 
 def read(data: bytes, context: ReaderContext) -> Iterator[Record]:
     """Records of a CSV extract (see the module docstring)."""
+    return read_stream((data,), context)
+
+
+def read_stream(blocks: Iterable[bytes], context: ReaderContext) -> Iterator[Record]:
+    """:func:`read` of the file whose bytes are ``blocks`` joined, cut anywhere (memory holds a
+    block, not the file). Text that is not in the source's encoding is refused when it is met,
+    naming its byte offset in the file."""
     try:
         options = Options.model_validate(context.config.options)
     except ValueError as exc:
         raise ExtractUnreadable(context.uri, f"invalid csv options: {exc}") from None
+    yield from _Reader(options, context, _Lines(_text_lines(blocks, options.encoding, context.uri))).rows()
+
+
+def _text_lines(blocks: Iterable[bytes], encoding: str, uri: str) -> Iterator[str]:
+    """The file's lines with their line ends, split where the csv module splits (\n, \r\n, \r),
+    decoded block by block; a byte order mark at the start is dropped."""
     try:
-        text = data.decode(options.encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise ExtractUnreadable(context.uri, f"not {options.encoding} text: {exc}") from None
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    # our own line list (\n, \r\n, \r, as the csv module splits) so a reject can quote its row
-    lines = list(io.StringIO(text, newline=""))
-    del text
-    yield from _Reader(options, context, lines).rows()
+        b"".decode(encoding)  # refuses codecs that are not text encodings (rot13, base64...)
+        decoder = codecs.getincrementaldecoder(encoding)("strict")
+    except LookupError as exc:
+        raise ExtractUnreadable(uri, f"not {encoding} text: {exc}") from None
+    carry = ""  # the last line of the text so far, while its end (or a \r's \n) may still come
+    offset = 0  # bytes given to the decoder before this block
+    at_start = True
+    for block in itertools.chain(blocks, (None,)):  # None: the end, where the decoder flushes
+        pending = len(getattr(decoder, "buffer", b""))  # bytes the decoder holds from earlier blocks
+        try:
+            text = decoder.decode(b"", final=True) if block is None else decoder.decode(block)
+        except UnicodeDecodeError as exc:
+            raise ExtractUnreadable(uri, f"not {encoding} text: {_decode_error(exc, offset - pending)}") from None
+        if block is not None:
+            offset += len(block)
+        if at_start and text:
+            at_start = False
+            if text.startswith("\ufeff"):
+                text = text[1:]
+        lines = io.StringIO(carry + text, newline="").readlines()
+        carry = ""
+        if block is not None and lines and (lines[-1][-1] not in "\r\n" or lines[-1][-1] == "\r"):
+            carry = lines.pop()  # unfinished, or a \r whose \n may open the next block
+        yield from lines
+
+
+def _decode_error(exc: UnicodeDecodeError, base: int) -> str:
+    """The decoder's message with the position counted from the start of the file."""
+    start, end = base + exc.start, base + exc.end
+    if exc.end - exc.start == 1:
+        return f"'{exc.encoding}' codec can't decode byte 0x{exc.object[exc.start]:02x} in position {start}: {exc.reason}"
+    return f"'{exc.encoding}' codec can't decode bytes in position {start}-{end - 1}: {exc.reason}"
+
+
+class _Lines:
+    """The lines handed to the csv module, remembering those of the record being read (a reject
+    quotes them) and how many there were."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._next = lines.__next__
+        self.record: list[str] = []
+        self.count = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._next()
+        self.count += 1
+        self.record.append(line)
+        return line
 
 
 class _Columns:
@@ -433,7 +488,7 @@ class _Columns:
 class _Reader:
     """One read of one file: the parsed options, the column plan and what was already emitted."""
 
-    def __init__(self, options: Options, context: ReaderContext, lines: list[str]) -> None:
+    def __init__(self, options: Options, context: ReaderContext, lines: _Lines) -> None:
         self.options = options
         self.context = context
         self.lines = lines
@@ -516,7 +571,7 @@ class _Reader:
         try:
             header = next(reader)
         except StopIteration:
-            raise ExtractUnreadable(context.uri, f"no header line (the file has {len(lines)} line(s))") from None
+            raise ExtractUnreadable(context.uri, f"no header line (the file has {lines.count} line(s))") from None
         except _csv.Error as exc:
             raise ExtractUnreadable(context.uri, f"the header line cannot be parsed: {exc}") from None
         header = [name.strip() for name in header]
@@ -529,15 +584,17 @@ class _Reader:
         stats = context.stats
         previous = reader.line_num
         process = self.process
+        record = lines.record
         while True:
             start = line_base + previous + 1
+            record.clear()
             try:
                 row = next(reader)
             except StopIteration:
                 return
             except _csv.Error as exc:
                 end = reader.line_num
-                raw = "".join(lines[start - 1 : line_base + end]).rstrip("\r\n")
+                raw = "".join(record).rstrip("\r\n")
                 previous = end
                 yield context.reject(start, f"the row cannot be parsed as CSV: {exc}", None, raw)
                 continue
@@ -548,14 +605,14 @@ class _Reader:
                     stats["blank_lines"] += 1
                     continue
                 if len(row) < width or any(cell.strip() for cell in row[width:]):
-                    raw = "".join(lines[start - 1 : line_base + end]).rstrip("\r\n")
+                    raw = "".join(record).rstrip("\r\n")
                     yield context.reject(start, f"the row has {len(row)} fields, the header has {width}", None, raw)
                     continue
             stats["rows"] += 1
             try:
                 records = process(start, row)
             except RecordError as error:
-                raw = "".join(lines[start - 1 : line_base + end]).rstrip("\r\n")
+                raw = "".join(record).rstrip("\r\n")
                 # str(error) is "column: reason": the reason names the column on its own too
                 yield context.reject(start, str(error), error.field, raw)
                 continue

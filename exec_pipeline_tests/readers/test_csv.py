@@ -606,3 +606,50 @@ def test_the_documented_example_reads_as_documented() -> None:
     assert trades[0].trade_time == dt.datetime(2026, 1, 5, 8, 30, 1, 250000, tzinfo=UTC)
     (order,) = of(records, OrderRecord)
     assert order.account_identifier == ACC_1 and order.order_manager_identifier == "mgrA"
+
+
+# --- streamed reads ------------------------------------------------------------------------------
+
+
+def _outcome(read_records, options: dict[str, Any]) -> tuple[Any, ...]:
+    ctx = context(options)
+    try:
+        records = list(read_records(ctx))
+    except ExtractUnreadable as exc:
+        return ("unreadable", str(exc))
+    return (records, dict(ctx.stats), dict(ctx.unmapped_accounts), dict(ctx.unmapped_assets))
+
+
+_HEADER = "trade_time,symbol,quantity,price,side,order_id,exec_type,reason\n"
+_CSV_FILES = st.sampled_from([
+    (("\ufeff" + _HEADER + '2026-01-05T00:00:00Z,X,1,2,B,O1,fill,"two\r\nlines"\r\n2026-01-05T00:00:01Z,X,1,2,S,O1,fill,\r\n').encode(), {}),
+    ((_HEADER + "2026-01-05T00:00:00Z,X,1,2,B,O1,fill,é\r2026-01-05T00:00:01Z,X,1,2,S,O1,bad,\r").encode(), {}),  # CR only
+    ((_HEADER + "2026-01-05T00:00:00Z,X,1,2,B,O1,fill,€\n").encode("utf-16"), {"encoding": "utf-16"}),
+    ((_HEADER + "2026-01-05T00:00:00Z,X,1,2,B,O1,fill,é\n").encode("latin-1"), {"encoding": "latin-1"}),
+    ((_HEADER + "2026-01-05T00:00:00Z,X,1,2,B,O1,fill,ok\n2026-01-05T00:00:01Z,X,1,2,B,O1,fill,\xe9\n").encode("latin-1"), {}),
+    ((_HEADER + '2026-01-05T00:00:00Z,X,1,2,B,O1,fill,"unterminated\n').encode() + "€".encode()[:2], {}),
+    (b"skipped\r\n" + _HEADER.encode() + b"2026-01-05T00:00:00Z,X,1,2,B,O1,fill,\n", {"skip_lines": 1}),
+])  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(_CSV_FILES, st.binary(max_size=300).map(lambda b: (_HEADER.encode() + b, {}))),
+    st.lists(st.integers(0, 10**6), max_size=12),
+)
+def test_streamed_blocks_cut_anywhere_read_as_the_whole_file(file: tuple[bytes, dict[str, Any]], positions: list[int]) -> None:
+    """Ingestion streams a CSV in blocks: cutting them inside a CRLF, a quoted multi-line field, a
+    multi-byte character or a byte order mark never changes a record, a counter or a refusal
+    (whose byte offset counts from the start of the file)."""
+    data, options = file
+    whole = _outcome(lambda ctx: reader.read(data, ctx), options)
+    edges = sorted({0, len(data), *(p % (len(data) + 1) for p in positions)})
+    blocks = [data[a:b] for a, b in zip(edges, edges[1:], strict=False)]
+    assert _outcome(lambda ctx: reader.read_stream(blocks, ctx), options) == whole
+    assert _outcome(lambda ctx: reader.read_stream([bytes([b]) for b in data], ctx), options) == whole
+
+
+def test_text_in_another_encoding_is_refused_naming_its_byte_offset() -> None:
+    data = (_HEADER + "2026-01-05T00:00:00Z,X,1,2,B,O1,fill,ok\n").encode() + b"2026-01-05T00:00:01Z,X,1,2,B,O1,fill,\xe9\n"
+    with pytest.raises(ExtractUnreadable, match=rf"can't decode byte 0xe9 in position {len(data) - 2}: "):
+        list(reader.read_stream([data[:70], data[70:]], context()))

@@ -96,11 +96,11 @@ def test_file_names_that_look_like_sql_are_just_names(engine, landing_root):
 class RewrittenWhileRead(LandingZone):
     """A landing zone whose broker rewrites the file just before we read it."""
 
-    def read_bytes(self, extract):
+    def read_chunks(self, extract, chunk=64):
         path = self.root + f"/{extract.source}/{extract.business_date.isoformat()}/{extract.name}"
         with open(path, "a") as handle:
             handle.write(order_rows(DAY.isoformat(), "PB-LATE"))
-        return super().read_bytes(extract)
+        return super().read_chunks(extract, chunk=chunk)
 
 
 def test_an_extract_rewritten_while_being_ingested_publishes_nothing(engine, landing_root):
@@ -174,4 +174,26 @@ def test_a_fix_log_replaced_by_an_archive_while_streamed_is_changed_not_unreadab
         ingest_partition("fixgw", DAY, catalogue=CATALOGUE, engine=engine, landing=zone)
     with engine.connect() as connection:  # not recorded as a failed (unreadable) file: it is a new version
         assert connection.exec_driver_sql("SELECT COUNT(*) FROM extract_files").scalar_one() == 0
+    assert fact_snapshot(engine) == {"OrdersTS": [], "OrderEventsTS": [], "TradesTS": []}
+
+
+class GrownBeforeWholeRead(LandingZone):
+    """The broker appends to a file just before we read it whole (formats read whole: JSON, XML)."""
+
+    def read_bytes(self, extract):
+        path = self.root + f"/{extract.source}/{extract.business_date.isoformat()}/{extract.name}"
+        with open(path, "a") as handle:
+            handle.write("\n")
+        return super().read_bytes(extract)
+
+
+def test_an_extract_read_whole_that_changed_since_hashing_publishes_nothing(engine, landing_root):
+    from exec_pipeline.services.ingestion import ExtractChanged
+
+    sample = settings.SAMPLE_DATA_DIR / "landing" / "binance" / "2026-11-17" / "binance-spot-20261117.json"
+    folder = landing_root / "binance" / DAY.isoformat()
+    folder.mkdir(parents=True)
+    (folder / sample.name).write_bytes(sample.read_bytes())
+    with pytest.raises(ExtractChanged, match="binance-spot-20261117.json changed while being ingested"):
+        ingest_partition("binance", DAY, catalogue=CATALOGUE, engine=engine, landing=GrownBeforeWholeRead(str(landing_root)))
     assert fact_snapshot(engine) == {"OrdersTS": [], "OrderEventsTS": [], "TradesTS": []}

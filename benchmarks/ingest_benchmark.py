@@ -762,14 +762,16 @@ def run_child(mode: str, payload: dict[str, Any], *, env: dict[str, str] | None 
     return result, usage["maxrss_kib"] * 1024  # Linux: KiB
 
 
-def bench_rss(warehouses: Any, *, landing: Path, catalogue_path: Path, days: dict[str, dt.date]) -> dict[str, Any]:
-    """Peak RSS of one partition's materialization in a fresh child process, per size (and a baseline)."""
+def bench_rss(warehouses: Any, *, landing: Path, catalogue_path: Path,
+              partitions: dict[str, tuple[str, dt.date]]) -> dict[str, Any]:
+    """Peak RSS of one partition's materialization in a fresh child process, per label: (source, day)
+    (``baseline``: imports and engine only)."""
     out: dict[str, Any] = {}
-    for label, day in days.items():
+    for label, (source, day) in partitions.items():
         url = warehouses.create("rss")
         try:
             result, peak = run_child("ingest", {
-                "url": url, "landing": str(landing), "catalogue": str(catalogue_path), "source": FIX_SOURCE,
+                "url": url, "landing": str(landing), "catalogue": str(catalogue_path), "source": source,
                 "date": day.isoformat(), "dry": label == "baseline",
             })
         finally:
@@ -1219,6 +1221,7 @@ def report(results: dict[str, Any]) -> None:
         line("  baseline child (imports + engine)",
              lambda r: fmt_bytes(r["rss"].get("baseline", {}).get("peak_rss_bytes")))
         line("  growth per 1M fills (N vs N/4)", lambda r: fmt_bytes(r.get("rss_per_million_fills")))
+        line("  the CSV partition, N", lambda r: fmt_bytes(r["rss"].get("CSV N", {}).get("peak_rss_bytes")))
         fix_reader_seconds = results.get("readers", {}).get("fix44", {}).get("seconds")
         line("for reference: fix44 reader alone", lambda r: fmt_s(fix_reader_seconds) + (
             f" ({fix_reader_seconds / r['product_seconds']:.0%})" if fix_reader_seconds else ""))
@@ -1547,9 +1550,10 @@ def main(argv: list[str] | None = None) -> int:
 
         r["rss"] = {}
         if not args.no_rss:
-            print(f"[{backend}] peak RSS in child processes (baseline, N/4; N from the product runs) ...", flush=True)
-            r["rss"] = bench_rss(store, landing=landing, catalogue_path=catalogue_path,
-                                 days={"baseline": day, "N/4": small_day})
+            print(f"[{backend}] peak RSS in child processes (baseline, N/4, the CSV partition at N; the FIX "
+                  "partition at N from the product runs) ...", flush=True)
+            r["rss"] = bench_rss(store, landing=landing, catalogue_path=catalogue_path, partitions={
+                "baseline": (FIX_SOURCE, day), "N/4": (FIX_SOURCE, small_day), "CSV N": (CSV_SOURCE, day)})
             r["rss"]["N"] = {"peak_rss_bytes": int(median(product["rss_after_first_bytes"])),
                              "runs": product["rss_after_first_bytes"],
                              "child_peak_with_forced_rerun_bytes": product["rss_child_peak_bytes"]}
@@ -1557,7 +1561,8 @@ def main(argv: list[str] | None = None) -> int:
             grown_fills = args.fills - max(args.fills // 4, 100)
             r["rss_per_million_fills"] = (big - small) / grown_fills * 1_000_000 if grown_fills else None
             print(f"  N: {big / 2**20:,.0f} MiB, N/4: {small / 2**20:,.0f} MiB, baseline "
-                  f"{r['rss']['baseline']['peak_rss_bytes'] / 2**20:,.0f} MiB", flush=True)
+                  f"{r['rss']['baseline']['peak_rss_bytes'] / 2**20:,.0f} MiB, CSV partition at N "
+                  f"{r['rss']['CSV N']['peak_rss_bytes'] / 2**20:,.0f} MiB", flush=True)
         results["backends"][backend] = r
     del fix_data
     gc.collect()

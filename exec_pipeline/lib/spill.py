@@ -53,9 +53,10 @@ class SpillingDict(Generic[State]):
         self.spilled = 0  # states written to the spill file
         self.reloaded = 0  # states read back from it
         self._db: sqlite3.Connection | None = None
-        # a Bloom filter of the spilled keys: most misses are new keys, and asking SQLite about each
-        # one costs ~7 us where this costs well under 1 (a false positive only costs that query)
-        self._spilled_bits = bytearray(_BLOOM_BITS // 8)
+        # a Bloom filter of the spilled keys (made at the first spill): most misses are new keys, and
+        # asking SQLite about each costs ~7 us where this costs well under 1 (a false positive only
+        # costs that query)
+        self._spilled_bits = bytearray()
 
     def get(self, key: str) -> State:
         state = self.live.get(key)
@@ -83,6 +84,7 @@ class SpillingDict(Generic[State]):
             self._db.execute("PRAGMA synchronous = OFF")
             self._db.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
             self._db.execute("CREATE TABLE spill (key TEXT PRIMARY KEY, state BLOB NOT NULL)")
+            self._spilled_bits = bytearray(_BLOOM_BITS // 8)
         pack, is_empty = self.pack, self.is_empty
         rows = [(key, pack(state)) for key, state in oldest if not is_empty(state)]
         bits = self._spilled_bits

@@ -27,7 +27,6 @@ from exec_pipeline.readers.catalogue import Catalogue
 from exec_pipeline.repositories import execution as repo
 
 
-
 class PartitionVanished(RuntimeError):
     """Extracts that were ingested for a partition are no longer in the landing zone."""
 

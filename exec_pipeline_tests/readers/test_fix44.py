@@ -1033,18 +1033,26 @@ def state_heavy_lines() -> list[bytes]:
     return log.lines + golden_log()[0].lines
 
 
-@given(st.one_of(mutated_logs(), st.permutations(state_heavy_lines()).map(b"\n".join)), st.sampled_from([1, 2, 3]))
-def test_order_state_spilled_to_disk_reads_as_if_kept_in_memory(data: bytes, live_orders: int) -> None:
+@given(
+    st.one_of(
+        mutated_logs().map(lambda data: (data, False)),
+        st.permutations(state_heavy_lines()).map(lambda lines: (b"\n".join(lines), True)),
+    ),
+    st.sampled_from([1, 2, 3]),
+)
+def test_order_state_spilled_to_disk_reads_as_if_kept_in_memory(log: tuple[bytes, bool], live_orders: int) -> None:
     """Big files keep only the latest orders' state in memory (LIVE_ORDERS); with it at 1-3, most
     reports meet an order whose state was spilled and loaded back (shuffled lines interleave the
     orders): nothing may change."""
+    data, whole_log = log
     in_memory = read_outcome(lambda context: fix44.read(data, context))
     with mock.patch.object(fix44, "LIVE_ORDERS", live_orders):
         spilled = read_outcome(lambda context: fix44.read(data, context))
     if in_memory[0] != "unreadable":
         counters = spilled[1]
-        assert counters.pop("orders_spilled", 0) > 0 or len(in_memory[0]) < 10
+        spills = counters.pop("orders_spilled", 0)
         counters.pop("orders_reloaded", 0)
+        assert spills > 0 or not whole_log  # the whole log has more orders than LIVE_ORDERS: some spill
     assert spilled == in_memory
 
 

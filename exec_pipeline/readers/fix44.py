@@ -144,7 +144,8 @@ from exec_pipeline.readers.base import (
 )
 
 NAME = "fix44"
-VERSION = "1.0.0"
+#: 1.0.1: a tag of non-ASCII digits ("²=x") rejects its line on every path (the one-pass split took it)
+VERSION = "1.0.1"
 
 Record = OrderRecord | OrderEventRecord | TradeRecord | RejectRecord
 
@@ -703,7 +704,8 @@ class _Reader:
         if len(items) == 2 * body.count("="):
             tags = items[::2]
             msg = dict(zip(tags, items[1::2]))
-            if len(msg) == len(tags) and "".join(tags).isdigit():
+            joined = "".join(tags)
+            if len(msg) == len(tags) and joined.isdigit() and joined.isascii():  # "²".isdigit() too
                 raw = msg  # type: ignore[assignment]
             else:
                 msg, raw = _fields(body, delimiter, stats)

@@ -715,6 +715,21 @@ def test_checksum_of_a_long_message_with_non_ascii_text() -> None:
     assert result.events[0].reason is not None and result.events[0].reason.startswith("ordre accepté")
 
 
+@pytest.mark.parametrize("tag", ["\u00b2", "\u0661\u0662"])  # superscript two, Arabic-Indic 12: str.isdigit() says yes
+def test_a_tag_of_non_ascii_digits_is_malformed_on_every_path(tag: str) -> None:
+    """FIX tags are ASCII digits. The one-pass split and the field-by-field path (taken when a value
+    holds '=') must agree: the line is rejected, naming the field."""
+    fields = report(ORDER_A, t17="U1", t150="0", t39="0", t14=0, t151=100, t6=0, t60="20260105-10:00:00")
+    log = Log()
+    log.add(fields)
+    log.add([*fields.items(), (58, "a=b")])
+    odd = f"\x01{tag}=x\x0110=".encode()  # the odd field just before the CheckSum
+    result = read_log(b"\n".join(line.replace(b"\x0110=", odd) for line in log.lines) + b"\n")
+    assert [(r.record_number, r.field) for r in result.rejects] == [(1, None), (2, None)]
+    assert all("malformed field" in r.reason for r in result.rejects)
+    assert result.orders == [] and result.events == []
+
+
 def test_text_values_containing_equals_and_pipes_and_repeating_groups() -> None:
     log = Log()
     parties = [(453, 2), (448, "BRKR1"), (447, "D"), (452, 1), (448, "TRDR7"), (447, "D"), (452, 12)]

@@ -265,7 +265,7 @@ class _RowEncoder:
             "Decimal": Decimal, "datetime": dt.datetime, "UTC": dt.UTC, "fail": _not_fast_path,
             "json_text": json_text, "decimal_text": decimal_to_text, "datetime_text": datetime_to_sqlite,
         }
-        lines = [f"def fast(record, extract_id):", f"    ({', '.join(names)},) = record"]
+        lines = ["def fast(record, extract_id):", f"    ({', '.join(names)},) = record"]
         for i, (v, column) in enumerate(zip(names, columns, strict=True)):
             if not column.nullable:
                 lines.append(f"    if {v} is None: fail()")

@@ -180,18 +180,20 @@ def _records(landing: LandingZone, file: ExtractFile, read: ExtractRead, reader:
             digest.update(block)
             yield block
 
+    def moved() -> bool:
+        """Hash what the reader left unread: are the file's bytes not those hashed before?"""
+        for _ in stream:
+            pass
+        return digest.hexdigest() != read.sha256
+
     stream = blocks()
     try:
         yield from reader.read_stream(stream, read.context)
     except ExtractUnreadable as exc:
-        for _ in stream:  # hash the rest: a file replaced while read is "changed", not "unreadable"
-            pass
-        if digest.hexdigest() != read.sha256:
+        if moved():  # a file replaced while read is "changed", not "unreadable"
             raise _changed(read) from exc
         raise
-    for _ in stream:  # the hash covers the whole file even if the reader stopped early
-        pass
-    if digest.hexdigest() != read.sha256:
+    if moved():
         raise _changed(read)
 
 

@@ -33,6 +33,7 @@ from exec_pipeline.readers import READERS
 from exec_pipeline.readers import csv as reader
 from exec_pipeline.readers.base import MISSING, ExtractUnreadable, ReaderContext, make_identifier
 from exec_pipeline.readers.catalogue import Catalogue, SourceConfig
+from exec_pipeline_tests.readers.outcomes import blocks_cut_at, read_outcome
 from exec_pipeline_tests.readers.test_ccxt import check_contract
 
 SOURCE = "acme"
@@ -611,15 +612,6 @@ def test_the_documented_example_reads_as_documented() -> None:
 # --- streamed reads ------------------------------------------------------------------------------
 
 
-def _outcome(read_records, options: dict[str, Any]) -> tuple[Any, ...]:
-    ctx = context(options)
-    try:
-        records = list(read_records(ctx))
-    except ExtractUnreadable as exc:
-        return ("unreadable", str(exc))
-    return (records, dict(ctx.stats), dict(ctx.unmapped_accounts), dict(ctx.unmapped_assets))
-
-
 _HEADER = "trade_time,symbol,quantity,price,side,order_id,exec_type,reason\n"
 _CSV_FILES = st.sampled_from([
     (("\ufeff" + _HEADER + '2026-01-05T00:00:00Z,X,1,2,B,O1,fill,"two\r\nlines"\r\n2026-01-05T00:00:01Z,X,1,2,S,O1,fill,\r\n').encode(), {}),
@@ -642,11 +634,10 @@ def test_streamed_blocks_cut_anywhere_read_as_the_whole_file(file: tuple[bytes, 
     multi-byte character or a byte order mark never changes a record, a counter or a refusal
     (whose byte offset counts from the start of the file)."""
     data, options = file
-    whole = _outcome(lambda ctx: reader.read(data, ctx), options)
-    edges = sorted({0, len(data), *(p % (len(data) + 1) for p in positions)})
-    blocks = [data[a:b] for a, b in zip(edges, edges[1:], strict=False)]
-    assert _outcome(lambda ctx: reader.read_stream(blocks, ctx), options) == whole
-    assert _outcome(lambda ctx: reader.read_stream([bytes([b]) for b in data], ctx), options) == whole
+    whole = read_outcome(lambda ctx: reader.read(data, ctx), context(options))
+    blocks = blocks_cut_at(data, positions)
+    assert read_outcome(lambda ctx: reader.read_stream(blocks, ctx), context(options)) == whole
+    assert read_outcome(lambda ctx: reader.read_stream([bytes([b]) for b in data], ctx), context(options)) == whole
 
 
 def test_text_in_another_encoding_is_refused_naming_its_byte_offset() -> None:

@@ -41,6 +41,7 @@ from exec_pipeline.models.execution import EVENT_TYPES, LIQUIDITY, ORDER_STATUSE
 from exec_pipeline.readers import fix44
 from exec_pipeline.readers.base import ExtractUnreadable, ReaderContext, make_identifier
 from exec_pipeline.readers.catalogue import SourceConfig
+from exec_pipeline_tests.readers.outcomes import blocks_cut_at, read_outcome
 
 UTC = dt.UTC
 SOH = b"\x01"
@@ -997,21 +998,6 @@ def test_mutated_logs_never_crash_and_keep_the_contract(data: bytes) -> None:
     assert [r[:3] for r in read_log(data).records] == first  # deterministic
 
 
-def read_outcome(read: Callable[[ReaderContext], Iterable[Any]]) -> tuple[Any, ...]:
-    """Everything a read gives: its records and counters, or the error refusing the file."""
-    context = make_context()
-    try:
-        records = list(read(context))
-    except ExtractUnreadable as exc:
-        return ("unreadable", str(exc))
-    return (records, dict(context.stats), dict(context.unmapped_accounts), dict(context.unmapped_assets))
-
-
-def cut(data: bytes, positions: list[int]) -> list[bytes]:
-    edges = sorted({0, len(data), *(p % (len(data) + 1) for p in positions)})
-    return [data[a:b] for a, b in zip(edges, edges[1:], strict=False)]
-
-
 TRICKY_FILES = st.sampled_from([
     b"\xef\xbb\xbf" + b"8=FIX.4.4\x0135=0\x01\r\n" * 3,  # BOM, CRLF
     b"8=FIX.4.4|35=0|\r" * 4,  # classic Mac line ends: no \n anywhere
@@ -1030,9 +1016,9 @@ TRICKY_FILES = st.sampled_from([
 def test_streamed_blocks_cut_anywhere_read_as_the_whole_file(data: bytes, positions: list[int]) -> None:
     """Ingestion streams a file in blocks; where they are cut (inside a line, a CRLF, a UTF-8
     character, a byte order mark) must never change a record, a counter or a refusal."""
-    whole = read_outcome(lambda context: fix44.read(data, context))
-    assert read_outcome(lambda context: fix44.read_stream(cut(data, positions), context)) == whole
-    assert read_outcome(lambda context: fix44.read_stream([bytes([b]) for b in data], context)) == whole
+    whole = read_outcome(lambda context: fix44.read(data, context), make_context())
+    assert read_outcome(lambda context: fix44.read_stream(blocks_cut_at(data, positions), context), make_context()) == whole
+    assert read_outcome(lambda context: fix44.read_stream([bytes([b]) for b in data], context), make_context()) == whole
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -1060,9 +1046,9 @@ def test_order_state_spilled_to_disk_reads_as_if_kept_in_memory(log: tuple[bytes
     reports meet an order whose state was spilled and loaded back (shuffled lines interleave the
     orders): nothing may change."""
     data, whole_log = log
-    in_memory = read_outcome(lambda context: fix44.read(data, context))
+    in_memory = read_outcome(lambda context: fix44.read(data, context), make_context())
     with mock.patch.object(fix44, "LIVE_ORDERS", live_orders):
-        spilled = read_outcome(lambda context: fix44.read(data, context))
+        spilled = read_outcome(lambda context: fix44.read(data, context), make_context())
     if in_memory[0] != "unreadable":
         counters = spilled[1]
         spills = counters.pop("orders_spilled", 0)

@@ -6,7 +6,8 @@ inserts and index maintenance (the other core) overlap. The caller holds the fac
 has deleted the partition's old facts before loading (``publish_partition``), so rows go straight
 into the fact tables:
 
-- PostgreSQL COPYs each chunk into its fact table inside a savepoint. A chunk that meets a fact
+- PostgreSQL COPYs each chunk into its fact table inside a savepoint, in COPY's binary format
+  (numbers, times and JSON arrive ready: the server spends no time parsing their text). A chunk that meets a fact
   already stored (another partition observed it, or the partition repeats it) fails as a whole
   with a unique violation; it is rolled back to the savepoint and written again through a
   staging table with ``INSERT ... SELECT DISTINCT ON ... ON CONFLICT DO UPDATE`` (and so are the
@@ -154,7 +155,7 @@ def _postgres_text(value: Any) -> Any:
 
 def _postgres_json(value: Any) -> str:
     encoded = json_dumps(value)
-    # jsonb refuses the \u0000 escape as well
+    # text cannot hold NUL: jsonb refuses the \u0000 escape, json takes it but ->> on it fails
     return encoded.replace("\\u0000", "\\\\x00") if "\\u0000" in encoded else encoded
 
 
@@ -188,7 +189,7 @@ def _converter(column: Column[Any], dialect_name: str, json_text: Converter) -> 
         return (lambda v: decimal_to_text(_check_decimal(v))) if sqlite else _check_decimal
     if isinstance(column.type, UTCDateTime):
         return (lambda v: datetime_to_sqlite(_check_datetime(v))) if sqlite else _check_datetime
-    if column.type._type_affinity.__name__ == "JSON":  # JSONDocument (JSON / JSONB variant)
+    if column.type._type_affinity.__name__ == "JSON":  # RawRecordJSON (json, or text on SQLite)
         return json_text
     if column.type._type_affinity.__name__ == "Integer":
         return _check_int
@@ -434,8 +435,37 @@ class FactLoader:
         raise NotImplementedError
 
 
+def _json_text_dumpers() -> tuple[type[Any], ...]:
+    """Binary-COPY dumpers for json and jsonb columns that take the JSON text the loader encoded
+    (psycopg's own would encode the text again, as one JSON string)."""
+    from psycopg.adapt import Dumper
+    from psycopg.postgres import types
+    from psycopg.pq import Format
+
+    class JsonTextDumper(Dumper):
+        oid = types["json"].oid
+        format = Format.BINARY
+
+        def dump(self, obj: str) -> bytes:
+            return obj.encode()
+
+    class JsonbTextDumper(Dumper):
+        oid = types["jsonb"].oid
+        format = Format.BINARY
+
+        def dump(self, obj: str) -> bytes:
+            return b"\x01" + obj.encode()  # jsonb's binary format: version 1, then the text
+
+    return JsonTextDumper, JsonbTextDumper
+
+
 class PostgresFactLoader(FactLoader):
-    """COPY straight into the fact tables; a chunk that meets stored facts goes through staging."""
+    """Binary COPY straight into the fact tables; a chunk that meets stored facts goes through staging.
+
+    Binary COPY needs every column's type up front: they are read from the catalogue once per load,
+    so the server's own column types drive the encoding (measured on 770k rows: the server's CPU
+    14.9 s with text COPY, 13.0 s binary; the client's 5.3 s and 2.8 s).
+    """
 
     dialect_name = "postgresql"
 
@@ -445,6 +475,23 @@ class PostgresFactLoader(FactLoader):
         #: tables in which a chunk met stored facts: their later chunks go through staging directly
         self.conflicting: set[str] = set()
         self.staged: set[str] = set()
+        self.column_types = self._column_types()
+        self.json_dumpers = _json_text_dumpers()
+
+    def _column_types(self) -> dict[str, list[int]]:
+        """Type oid of each column a loader writes, per table, in row order."""
+        tables = {spec.table.name: spec for spec in self.specs.values()}
+        with self.driver_connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT c.relname, a.attname, a.atttypid::int FROM pg_attribute a "
+                "JOIN pg_class c ON c.oid = a.attrelid "
+                "WHERE a.attrelid = ANY(%s::regclass[]) AND a.attnum > 0 AND NOT a.attisdropped",
+                (list(tables),),
+            )
+            oids: dict[str, dict[str, int]] = {}
+            for table, column, oid in cursor.fetchall():
+                oids.setdefault(table, {})[column] = oid
+        return {table: [oids[table][column] for column in _row_columns(spec)] for table, spec in tables.items()}
 
     def _write(self, name: str, rows: list[tuple[Any, ...]]) -> None:
         import psycopg
@@ -465,9 +512,11 @@ class PostgresFactLoader(FactLoader):
                     return
         self._merge(spec, rows)
 
-    @staticmethod
-    def _copy(cursor: Any, table: str, spec: _TableSpec, rows: list[tuple[Any, ...]]) -> None:
-        with cursor.copy(f"COPY {table} ({', '.join(_row_columns(spec))}) FROM STDIN") as copy:
+    def _copy(self, cursor: Any, table: str, spec: _TableSpec, rows: list[tuple[Any, ...]]) -> None:
+        for dumper in self.json_dumpers:
+            cursor.adapters.register_dumper(None, dumper)  # this cursor only, by oid (set_types)
+        with cursor.copy(f"COPY {table} ({', '.join(_row_columns(spec))}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(self.column_types[spec.table.name])  # the staging copy has the same types
             for row in rows:
                 copy.write_row(row)
 

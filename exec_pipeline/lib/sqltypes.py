@@ -137,6 +137,10 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 # JSON documents: JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+# Raw broker records on fact rows: json (text) on PostgreSQL too. The server keeps the reader's text,
+# fields in the broker's order, and does not build jsonb for millions of rows a day that are
+# read one at a time for audit (migration 0004 has the figures).
+RawRecordJSON = JSON()
 
 
 # --- exact aggregates for SQLite (registered on every warehouse connection) -----------------------

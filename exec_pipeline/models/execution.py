@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from exec_pipeline.lib.sqltypes import JSONDocument, ExactDecimal, UTCDateTime
+from exec_pipeline.lib.sqltypes import ExactDecimal, JSONDocument, RawRecordJSON, UTCDateTime
 
 # --- vocabularies --------------------------------------------------------------------------------
 
@@ -241,7 +241,7 @@ class OrdersTS(FactLineage, Base):
     stop_price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
     currency: Mapped[str | None] = mapped_column(String(16))
     expires_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    venue_metadata: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    venue_metadata: Mapped[dict[str, Any] | None] = mapped_column(RawRecordJSON)
 
     __table_args__ = (
         UniqueConstraint("order_identifier"),
@@ -269,7 +269,7 @@ class OrderEventsTS(FactLineage, Base):
     leaves_quantity: Mapped[Decimal | None] = mapped_column(ExactDecimal)
     avg_price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
     reason: Mapped[str | None] = mapped_column(Text)
-    event_metadata: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    event_metadata: Mapped[dict[str, Any] | None] = mapped_column(RawRecordJSON)
 
     __table_args__ = (
         UniqueConstraint("event_identifier"),
@@ -306,7 +306,7 @@ class TradesTS(FactLineage, Base):
     venue: Mapped[str | None] = mapped_column(String(64))
     trade_kind: Mapped[str] = mapped_column(String(16))
     ref_trade_identifier: Mapped[str | None] = mapped_column(String(64))
-    venue_metadata: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    venue_metadata: Mapped[dict[str, Any] | None] = mapped_column(RawRecordJSON)
 
     __table_args__ = (
         UniqueConstraint("trade_identifier"),

@@ -65,7 +65,8 @@ def test_upgrading_a_populated_warehouse_of_the_previous_schema_keeps_every_row(
     warehouse.upgrade(engine)
     when = dt.datetime(2026, 11, 17, 14, tzinfo=dt.UTC)
     records = [OrderRecord(1, when, "o-1", "aapl", 1, quantity=Decimal("10"))] + [
-        TradeRecord(n, when, f"t-{n}", "aapl", 1, Decimal("0.1"), order_identifier="o-1", price=Decimal("99.5"))
+        TradeRecord(n, when, f"t-{n}", "aapl", 1, Decimal("0.1"), order_identifier="o-1", price=Decimal("99.5"),
+                    venue_metadata={"35": "8", "17": f"E{n}", "31": "99.5", "453": [{"448": "X"}]})  # jsonb before 0004
         for n in range(2, 102)
     ]
     publish_partition("fixgw", when.date(), [ExtractFacts("mem://a", "a" * 64, 1, "t", "1", records)], engine=engine)

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
 from exec_pipeline.data_nodes.execution import ExtractFacts, OrderRecord, Orders, TradeRecord, Trades, publish_partition
-from exec_pipeline.models.execution import OrderManagerTable
+from exec_pipeline.models.execution import OrderManagerTable, TradesTS
 
 EXTREME_DECIMALS = [
     Decimal("12345678901234.123456789012345678"),
@@ -130,3 +131,15 @@ def test_naive_timestamps_are_refused(engine):
                     status="created",
                 )
             )
+
+
+def test_raw_records_keep_the_brokers_field_order_and_values(engine):
+    # FIX tags in the order the broker sent them (not sorted: a jsonb column would re-order them)
+    raw = {"8": "FIX.4.4", "35": "8", "49": "BROKER", "1": "ACC-1", "55": "ÆØÅ ☃", "38": "100", "6": "12.50",
+           "453": [{"448": "X", "447": "D"}], "log_prefix": None}
+    _publish(engine, [_trade(1, dt.datetime(2026, 1, 5, 14, 0, tzinfo=UTC), Decimal(1), None, venue_metadata=raw)])
+
+    with engine.connect() as connection:
+        stored_text = connection.execute(select(cast(TradesTS.venue_metadata, Text))).scalar_one()
+    assert json.loads(stored_text, object_pairs_hook=list) == json.loads(json.dumps(raw), object_pairs_hook=list)
+    assert Trades.read(engine=engine).iloc[0]["venue_metadata"] == raw

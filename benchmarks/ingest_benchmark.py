@@ -67,6 +67,8 @@ SCRIPT = Path(__file__).resolve()
 FIX_SOURCE = "bench_fix"  # the broker's FIX drop copy: the partition measured end to end
 FIX2_SOURCE = "bench_fixdc"  # a second FIX session (backfill / sensor only)
 CSV_SOURCE = "bench_csv"  # a prime broker's CSV
+CCXT_SOURCE = "bench_ccxt"  # an exchange's ccxt JSON (reader figure only)
+CCXT_MAX_FILLS = 250_000
 SOURCES = (CSV_SOURCE, FIX_SOURCE, FIX2_SOURCE)  # sorted, as the catalogue lists them
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -356,6 +358,82 @@ def generate_day(
     return payload, dict(counts)
 
 
+def generate_ccxt_day(n_fills: int, day: dt.date, *, seed: int, exchange: str = "benchx") -> tuple[bytes, dict[str, int]]:
+    """One exchange day of ``n_fills`` fills as ccxt-unified JSON: ``fetch_orders`` (each order once, in
+    its final state) and ``fetch_my_trades`` (every fill), as a source of the ``ccxt`` format delivers it.
+    Orders as in :func:`generate_day`: 1-7 fills each, 20% canceled and 4% expired after partial fills."""
+    rng = random.Random(seed)
+    symbols, accounts = universe()
+    start = int(dt.datetime.combine(day, dt.time(), dt.UTC).timestamp() * 1000)
+    window_ms = (SESSION_END_US - SESSION_START_US - 900_000_000) // 1000
+
+    def stamp(ms: int) -> dict[str, Any]:
+        moment = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
+        return {"timestamp": ms, "datetime": moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"}
+
+    orders: list[dict[str, Any]] = []
+    trades: list[dict[str, Any]] = []
+    fills_left, order_no, trade_no = n_fills, 0, 0
+    while fills_left > 0:
+        order_no += 1
+        symbol, base = symbols[rng.randrange(len(symbols))]
+        market = f"{symbol}/USD"
+        side = "buy" if rng.random() < 0.52 else "sell"
+        t = start + SESSION_START_US // 1000 + rng.randrange(window_ms)
+        order_id = f"{order_no:010d}"
+        client_id = f"{MANAGERS[rng.randrange(len(MANAGERS))]}/{day:%y%m%d}-{order_no:07d}"
+        k = min(fills_left, rng.randint(1, 7))
+        fills_left -= k
+        plan = rng.random()
+        amounts = [rng.randint(1, 100) / 10 for _ in range(k)]
+        filled = round(sum(amounts), 1)
+        amount = filled if plan >= 0.25 else round(filled + rng.randint(1, 50) / 10, 1)
+        status = "closed" if plan >= 0.25 else ("canceled" if plan >= 0.04 else "expired")
+        limit = round(base * (1.003 if side == "buy" else 0.997), 2)
+        cost, last = 0.0, t
+        for quantity in amounts:
+            last += 1 + int(rng.expovariate(1 / 4000))
+            price = round(base * (1 + rng.uniform(-0.002, 0.002)), 2)
+            cost += quantity * price
+            trade_no += 1
+            taker = rng.random() < 0.6
+            trades.append({
+                "id": f"{trade_no:012d}", "order": order_id, **stamp(last), "symbol": market, "type": "limit",
+                "side": side, "takerOrMaker": "taker" if taker else "maker", "price": price, "amount": quantity,
+                "cost": round(quantity * price, 8), "fee": {"cost": round(quantity * price * 0.001, 8), "currency": "USD"},
+                "info": {"tradeId": trade_no, "orderId": order_id, "isBuyer": side == "buy", "isMaker": not taker},
+            })
+        orders.append({
+            "id": order_id, "clientOrderId": client_id, **stamp(t), "lastTradeTimestamp": last, "status": status,
+            "symbol": market, "type": "limit", "timeInForce": "GTC", "side": side, "price": limit,
+            "average": round(cost / filled, 8), "amount": amount, "filled": filled,
+            "remaining": round(amount - filled, 1), "cost": round(cost, 8), "fee": None, "trades": [],
+            "info": {"orderId": order_id, "clientOrderId": client_id, "status": status.upper()},
+        })
+    account = accounts[0]
+    payload = json.dumps({"exchange": exchange, "account": account, "orders": orders, "trades": trades}).encode()
+    return payload, {"orders": len(orders), "fills": len(trades), "records": len(orders) + len(trades),
+                     "bytes": len(payload)}
+
+
+def write_ccxt_catalogue(path: Path, start_date: dt.date) -> None:
+    """A catalogue of the one ccxt source whose reader is measured (kept out of the main catalogue:
+    the sensor and backfill figures cover the three sources there)."""
+    import yaml
+
+    symbols, accounts = universe()
+    document = {
+        "start_date": start_date.isoformat(),
+        "sources": {CCXT_SOURCE: {
+            "format": "ccxt",
+            "accounts": {a: f"00000000-0000-0000-0000-{i:012d}" for i, a in enumerate(accounts, 1)},
+            "assets": {f"{s}/USD": f"{s.lower().replace('.', '-')}-us-equity" for s, _ in symbols},
+            "manager_pattern": "^(?P<manager>[^/]+)/",
+        }},
+    }
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+
 def extract_name(source: str, day: dt.date) -> str:
     if source == CSV_SOURCE:
         return f"fills-{day:%Y%m%d}.csv"
@@ -481,8 +559,10 @@ def read_records(fmt: str, data: bytes, catalogue: Any, source: str, uri: str) -
     return get_reader(fmt).read(data, context)
 
 
-def bench_reader(fmt: str, data: bytes, catalogue: Any, source: str, runs: int) -> dict[str, Any]:
-    """Reader alone: bytes -> records, consuming the generator, one core."""
+def bench_reader(fmt: str, data: bytes, catalogue: Any, source: str, runs: int, *,
+                 messages: int | None = None) -> dict[str, Any]:
+    """Reader alone: bytes -> records, consuming the generator, one core. ``messages``: the broker
+    records in ``data`` (FIX and CSV count their own: ExecutionReports, rows)."""
     from exec_pipeline.readers import get_reader
     from exec_pipeline.readers.base import ReaderContext
 
@@ -501,7 +581,11 @@ def bench_reader(fmt: str, data: bytes, catalogue: Any, source: str, runs: int) 
         walls.append(time.perf_counter() - t0)
         cpus.append(time.process_time() - c0)
     assert context is not None
-    messages = context.stats.get("messages", 0) if fmt == "fix44" else context.stats.get("rows", 0)
+    if messages is None:
+        messages = context.stats.get("messages", 0) if fmt == "fix44" else context.stats.get("rows", 0)
+    rejects = context.stats.get("rejects", 0)
+    if rejects:
+        print(f"warning: the {fmt} reader rejected {rejects:,} generated records", file=sys.stderr)
     wall = median(walls)
     return {
         "format": fmt,
@@ -1252,7 +1336,9 @@ def report(results: dict[str, Any]) -> None:
         print()
         print("reader alone (one core, consuming the generator)    records/s        msgs/s    time     records")
         for name, r in readers.items():
-            print(f"  {name:<48} {fmt_rate(r['records_per_s']):>10} {fmt_rate(r['msgs_per_s']):>13} "
+            label = {"fix44": "fix44 (msgs: ExecutionReports)", "csv": "csv (msgs: rows)",
+                     "ccxt": "ccxt (msgs: orders + trades in the JSON)"}.get(name, name)
+            print(f"  {label:<48} {fmt_rate(r['records_per_s']):>10} {fmt_rate(r['msgs_per_s']):>13} "
                   f"{r['seconds']:>7.2f} s {r['records']:>11,}")
     sensor = results.get("sensor")
     if sensor:
@@ -1485,11 +1571,18 @@ def main(argv: list[str] | None = None) -> int:
 
     # --- readers alone -------------------------------------------------------------------------------
     print("reader throughput ...", flush=True)
+    ccxt_catalogue_path = tmp / "ccxt-sources.yaml"
+    write_ccxt_catalogue(ccxt_catalogue_path, today - dt.timedelta(days=30))
+    # an exchange day's JSON is read whole (json.loads): at most 250k fills (~125 MB) keeps this process small
+    ccxt_data, ccxt_counts = generate_ccxt_day(min(args.fills, CCXT_MAX_FILLS), day, seed=args.seed)
+    results["generated"]["ccxt"] = ccxt_counts
     results["readers"] = {
         "fix44": bench_reader("fix44", fix_data, catalogue, FIX_SOURCE, args.runs),
         "csv": bench_reader("csv", csv_data, catalogue, CSV_SOURCE, args.runs),
+        "ccxt": bench_reader("ccxt", ccxt_data, load_catalogue(ccxt_catalogue_path), CCXT_SOURCE, args.runs,
+                             messages=ccxt_counts["records"]),
     }
-    del csv_data
+    del csv_data, ccxt_data
     fix_stats = results["readers"]["fix44"]["stats"]
     for problem in ("bad_checksum", "bad_body_length", "missing_checksum", "rejects", "unexpected_errors"):
         if fix_stats.get(problem):

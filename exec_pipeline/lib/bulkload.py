@@ -21,6 +21,7 @@ observation of an identifier wins, ranked by (time, partition key, record number
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import queue
 import threading
 from collections.abc import Callable
@@ -435,6 +436,7 @@ class FactLoader:
         raise NotImplementedError
 
 
+@functools.cache  # one pair of classes per process: psycopg keeps every dumper class it is given
 def _json_text_dumpers() -> tuple[type[Any], ...]:
     """Binary-COPY dumpers for json and jsonb columns that take the JSON text the loader encoded
     (psycopg's own would encode the text again, as one JSON string)."""

@@ -143,3 +143,24 @@ def test_raw_records_keep_the_brokers_field_order_and_values(engine):
         stored_text = connection.execute(select(cast(TradesTS.venue_metadata, Text))).scalar_one()
     assert json.loads(stored_text, object_pairs_hook=list) == json.loads(json.dumps(raw), object_pairs_hook=list)
     assert Trades.read(engine=engine).iloc[0]["venue_metadata"] == raw
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
+def test_the_bulk_loader_encodes_for_the_columns_the_server_has(engine):
+    # Binary COPY is encoded per the server's column types: a raw-record column a DBA turned back
+    # into jsonb must still receive the record, not the record's JSON text as one JSON string.
+    raw = {"35": "8", "31": "99.5", "58": "partial fill"}
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP VIEW order_status")
+        connection.exec_driver_sql("DROP VIEW effective_trades")
+        connection.exec_driver_sql("ALTER TABLE trades_ts ALTER COLUMN venue_metadata TYPE jsonb")
+    _publish(engine, [_trade(1, dt.datetime(2026, 1, 5, 14, 0, tzinfo=UTC), Decimal("2.5"), Decimal("99.5"),
+                             venue_metadata=raw)])
+
+    with engine.connect() as connection:
+        kind, price = connection.exec_driver_sql(
+            "SELECT jsonb_typeof(venue_metadata), venue_metadata ->> '31' FROM trades_ts"
+        ).one()
+    assert (kind, price) == ("object", "99.5")
+    assert Trades.read(engine=engine).iloc[0]["venue_metadata"] == raw

@@ -110,8 +110,17 @@ def test_a_date_range_backfill_runs_once_and_equals_one_partition_at_a_time(reso
             "dagster/asset_partition_range_end": "2026-11-18|acme",
         })
         assert ranged.success
-        [event] = materializations(ranged, "execution/TradesTS")[:1]
-        assert event.metadata["partitions"].value == 3
+        events = {event.partition: event.metadata for event in materializations(ranged, "execution/TradesTS")}
+        assert sorted(events) == [f"{day}|acme" for day in days]
+        # each partition's event says what that partition read and owns, not the whole range's
+        owned = {key: metadata["dagster/partition_row_count"].value for key, metadata in events.items()}
+        assert owned == {"2026-11-16|acme": 1, "2026-11-17|acme": 2, "2026-11-18|acme": 3}
+        files = {key: sorted(r.data["uri"].rsplit("/", 2)[-2] + "/" + r.data["uri"].rsplit("/", 1)[-1]
+                             for r in metadata["extracts"].value.records) for key, metadata in events.items()}
+        assert files == {"2026-11-16|acme": ["2026-11-16/fills.csv"], "2026-11-17|acme": ["2026-11-17/fills.csv"],
+                         "2026-11-18|acme": ["2026-11-18/fills.csv", "2026-11-18/repeat.csv"]}
+        assert {metadata["partitions"].value for metadata in events.values()} == {3}
+        assert events["2026-11-18|acme"]["duplicates_not_stored"].value == 1  # day 16's fill, seen again
         ranged_state = snapshot(engine)
         # one partition at a time, in reverse order, from scratch
         for table in ("ingest_rejects", "trades_ts", "order_events_ts", "orders_ts", "extract_files"):

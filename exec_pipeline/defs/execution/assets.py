@@ -11,7 +11,6 @@
 
 import datetime as dt
 import hashlib
-from collections import Counter
 from typing import Any
 
 import dagster as dg
@@ -210,9 +209,19 @@ def execution_facts(
         context.log.info(f"order manager {identifier}: {old} -> {new}")
 
     for node in DATA_NODES:
+        key = FACT_KEYS[node.storage_identifier]
+        # Dagster writes one materialization per partition of the run: what a partition read goes on
+        # its own event, so a year's backfill does not copy the year's extracts into every event.
+        partition_rows = _partition_row_counts(engine, node, [r.partition_key for r in results])
+        for result in results:
+            context.add_asset_metadata(
+                _partition_metadata(node, result, partition_rows.get(result.partition_key, 0)),
+                asset_key=key,
+                partition_key=result.partition_key,
+            )
         yield dg.MaterializeResult(
-            asset_key=FACT_KEYS[node.storage_identifier],
-            metadata=_table_metadata(engine, node, results, moved),
+            asset_key=key,
+            metadata=_run_metadata(engine, node, results, moved),
             data_version=dg.DataVersion(_content_version(results)),
         )
     yield _reject_ratio(results, config.reject_threshold)
@@ -258,38 +267,51 @@ def _content_version(results: list[IngestResult]) -> str:
     return digest.hexdigest()[:24]
 
 
-def _table_metadata(
+def _partition_row_counts(engine: Engine, node: DataNode, keys: list[str]) -> dict[str, int]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(node.table.c.partition_key, func.count())
+            .where(node.table.c.partition_key.in_(keys))
+            .group_by(node.table.c.partition_key)
+        ).all()
+    return {key: count for key, count in rows}
+
+
+def _run_metadata(
     engine: Engine, node: DataNode, results: list[IngestResult], moved: dict[str, tuple[str, str]]
 ) -> dict[str, Any]:
-    keys = [r.partition_key for r in results]
+    """Metadata of the run, on every partition's materialization (keep it small: it is repeated)."""
     with engine.connect() as connection:
         total = connection.execute(select(func.count()).select_from(node.table)).scalar_one()
-        owned = connection.execute(
-            select(func.count()).select_from(node.table).where(node.table.c.partition_key.in_(keys))
-        ).scalar_one()
-    name = node.storage_identifier
-    published = [r for r in results if r.summary is not None]
-    extracts = [
-        dg.TableRecord(
-            {"partition": r.partition_key, "uri": e.uri, "sha256": e.sha256, "size_bytes": e.size_bytes,
-             "reader": f"{e.reader_name} {e.reader_version}"}
-        )
-        for r in results
-        for e in r.extracts
-    ]
-    sources = sorted({r.source for r in results})
     return {
         "dagster/row_count": total,
-        "dagster/partition_row_count": owned,
         "dagster/table_name": node.table.name,
         "dagster/column_schema": column_schema(node),
-        "dagster/column_lineage": column_lineage(node, sources),
+        "dagster/column_lineage": column_lineage(node, sorted({r.source for r in results})),
         "partitions": len(results),
         "partitions_skipped_unchanged": sum(r.skipped_unchanged for r in results),
-        "records_read": sum(r.summary.records_read.get(name, 0) for r in published),
-        "rows_stored": sum(r.summary.rows_stored.get(name, 0) for r in published),
-        "duplicates_not_stored": sum(r.summary.duplicates.get(name, 0) for r in published),
-        "rejects": sum(r.summary.rows_stored.get("rejects", 0) for r in published),
+        "managers_moved": dg.MetadataValue.json({k: f"{a} -> {b}" for k, (a, b) in moved.items()}),
+    }
+
+
+def _partition_metadata(node: DataNode, result: IngestResult, rows_owned: int) -> dict[str, Any]:
+    """What one partition read and stored, on that partition's materialization."""
+    name = node.storage_identifier
+    summary = result.summary
+    extracts = [
+        dg.TableRecord(
+            {"partition": result.partition_key, "uri": e.uri, "sha256": e.sha256, "size_bytes": e.size_bytes,
+             "reader": f"{e.reader_name} {e.reader_version}"}
+        )
+        for e in result.extracts
+    ]
+    return {
+        "dagster/partition_row_count": rows_owned,
+        "skipped_unchanged": result.skipped_unchanged,
+        "records_read": summary.records_read.get(name, 0) if summary else 0,
+        "rows_stored": summary.rows_stored.get(name, 0) if summary else 0,
+        "duplicates_not_stored": summary.duplicates.get(name, 0) if summary else 0,
+        "rejects": summary.rows_stored.get("rejects", 0) if summary else 0,
         "extracts": dg.MetadataValue.table(
             records=extracts,
             schema=dg.TableSchema(
@@ -297,12 +319,11 @@ def _table_metadata(
                          ("sha256", "string"), ("size_bytes", "int"), ("reader", "string"))]
             ),
         ),
-        "readers": dg.MetadataValue.json(dict(sorted({k: v for r in results for k, v in r.readers.items()}.items()))),
-        "unmapped_accounts": dg.MetadataValue.json(dict(sum((r.unmapped_accounts for r in results), Counter()))),
-        "unmapped_assets": dg.MetadataValue.json(dict(sum((r.unmapped_assets for r in results), Counter()))),
-        "reader_stats": dg.MetadataValue.json(dict(sum((r.reader_stats for r in results), Counter()))),
-        "refused_entries": dg.MetadataValue.json([uri for r in results for uri in r.refused]),
-        "managers_moved": dg.MetadataValue.json({k: f"{a} -> {b}" for k, (a, b) in moved.items()}),
+        "readers": dg.MetadataValue.json(dict(sorted(result.readers.items()))),
+        "unmapped_accounts": dg.MetadataValue.json(dict(result.unmapped_accounts)),
+        "unmapped_assets": dg.MetadataValue.json(dict(result.unmapped_assets)),
+        "reader_stats": dg.MetadataValue.json(dict(result.reader_stats)),
+        "refused_entries": dg.MetadataValue.json(list(result.refused)),
     }
 
 

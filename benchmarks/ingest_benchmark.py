@@ -675,12 +675,12 @@ def bench_copy_postgres(url: str, rows: Rows, runs: int, *, binary: bool) -> lis
             with connection.transaction():
                 for statement in bare_tables_sql("postgresql"):
                     connection.execute(statement)
-            types = {
+            types = {  # binary COPY: the columns' types, as the loader reads them from the catalogue
                 table: dict(connection.execute(
                     "SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0",
                     (f"bare_{table}",)).fetchall())
                 for table in Rows.TABLES.values()
-            }
+            } if binary else {}
             gc.collect()
             t0 = time.perf_counter()
             with connection.transaction(), connection.cursor() as cursor:

@@ -208,14 +208,16 @@ def execution_facts(
     for identifier, (old, new) in moved.items():
         context.log.info(f"order manager {identifier}: {old} -> {new}")
 
+    # Dagster writes one materialization per partition of the run: what a partition read goes on
+    # its own event, so a year's backfill does not copy the year's extracts into every event.
+    partition_reads = {result.partition_key: _partition_read(result) for result in results}
     for node in DATA_NODES:
         key = FACT_KEYS[node.storage_identifier]
-        # Dagster writes one materialization per partition of the run: what a partition read goes on
-        # its own event, so a year's backfill does not copy the year's extracts into every event.
-        partition_rows = _partition_row_counts(engine, node, [r.partition_key for r in results])
+        partition_rows = _partition_row_counts(engine, node, list(partition_reads))
         for result in results:
             context.add_asset_metadata(
-                _partition_metadata(node, result, partition_rows.get(result.partition_key, 0)),
+                {**partition_reads[result.partition_key],
+                 **_partition_counts(node, result, partition_rows.get(result.partition_key, 0))},
                 asset_key=key,
                 partition_key=result.partition_key,
             )
@@ -294,10 +296,21 @@ def _run_metadata(
     }
 
 
-def _partition_metadata(node: DataNode, result: IngestResult, rows_owned: int) -> dict[str, Any]:
-    """What one partition read and stored, on that partition's materialization."""
+def _partition_counts(node: DataNode, result: IngestResult, rows_owned: int) -> dict[str, Any]:
+    """What one partition stored in one table, on that partition's materialization of it."""
     name = node.storage_identifier
     summary = result.summary
+    return {
+        "dagster/partition_row_count": rows_owned,
+        "records_read": summary.records_read.get(name, 0) if summary else 0,
+        "rows_stored": summary.rows_stored.get(name, 0) if summary else 0,
+        "duplicates_not_stored": summary.duplicates.get(name, 0) if summary else 0,
+        "rejects": summary.rows_stored.get("rejects", 0) if summary else 0,
+    }
+
+
+def _partition_read(result: IngestResult) -> dict[str, Any]:
+    """What one partition read (the same on each table's materialization of the partition)."""
     extracts = [
         dg.TableRecord(
             {"partition": result.partition_key, "uri": e.uri, "sha256": e.sha256, "size_bytes": e.size_bytes,
@@ -306,12 +319,7 @@ def _partition_metadata(node: DataNode, result: IngestResult, rows_owned: int) -
         for e in result.extracts
     ]
     return {
-        "dagster/partition_row_count": rows_owned,
         "skipped_unchanged": result.skipped_unchanged,
-        "records_read": summary.records_read.get(name, 0) if summary else 0,
-        "rows_stored": summary.rows_stored.get(name, 0) if summary else 0,
-        "duplicates_not_stored": summary.duplicates.get(name, 0) if summary else 0,
-        "rejects": summary.rows_stored.get("rejects", 0) if summary else 0,
         "extracts": dg.MetadataValue.table(
             records=extracts,
             schema=dg.TableSchema(

@@ -21,7 +21,19 @@ integers are accepted too. ``NaN``/``Infinity`` are kept as text in the raw reco
 where a number is needed.
 
 Record numbers are the 1-based positions of the records in the file, in document order (all
-elements of the first top-level list, then those of the second).
+elements of the first top-level list, then those of the second; a list given twice, e.g. two
+``"trades"`` keys, is read both times, where ``json.loads`` would keep only the last).
+
+Streaming
+---------
+The document is read one record at a time (:mod:`exec_pipeline.lib.jsonstream`, each record by
+the standard ``json`` decoder), so memory holds a block of the file and the identifiers already
+emitted, not the document: ingestion streams the file (:func:`read_stream`). The file-level
+``account`` and ``exchange`` apply to every record, so they must be known before the first
+record: when a list comes before them (``{"orders": [...], "account": ...}``, or no such keys at
+all), the reader first reads on to the end of the document for them, then reads the records in a
+second pass, from a temporary copy of the file on local disk when streamed
+(``stats["read_twice_for_file_keys"]``). Writing the keys first saves that pass.
 
 How rows are derived
 --------------------
@@ -98,23 +110,27 @@ twice is kept once (``stats["duplicate_order_snapshot"]``, ``stats["duplicate_tr
 
 Bad input
 ---------
-Not UTF-8, not JSON, or a top level that is neither a list nor an object with ``orders`` /
-``trades`` lists -> :class:`ExtractUnreadable`. A record that is not an object, that misses
+Not UTF-8, not JSON, a top level that is neither a list nor an object with ``orders`` /
+``trades`` lists, or a file-level ``account`` / ``exchange`` given twice (``json.loads`` would
+apply the last one to records written under the first) -> :class:`ExtractUnreadable`, naming the
+line, column and character (or byte) where the text goes wrong. A streamed file may fail so after
+some of its records were read: ingestion then publishes nothing from the partition. A record that is not an object, that misses
 ``id``, ``symbol``, ``side``, ``amount`` or a time, or that has a bad number, side or time ->
 a reject naming the key, with the record's JSON text as raw record.
 
 ``context.stats`` keys: ``orders``, ``trades`` (records read), ``duplicate_order_snapshot``,
 ``duplicate_trade``, ``closed_partially_filled``, ``unknown_status``, ``multi_currency_fees``,
-``order_embedded_trades_ignored``, ``rejects`` (by the context).
+``order_embedded_trades_ignored``, ``read_twice_for_file_keys``, ``rejects`` (by the context).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import IO, Any
 
 from exec_pipeline.data_nodes.execution import (
     OrderEventRecord,
@@ -122,6 +138,7 @@ from exec_pipeline.data_nodes.execution import (
     RejectRecord,
     TradeRecord,
 )
+from exec_pipeline.lib.jsonstream import JsonDocument, JsonStreamError, NotUtf8, utf8_chunks
 from exec_pipeline.readers.base import (
     CODE_WIDTH,
     CURRENCY_WIDTH,
@@ -136,7 +153,8 @@ from exec_pipeline.readers.base import (
 )
 
 NAME = "ccxt"
-VERSION = "1.0.0"
+#: 1.1.0: streamed; a list given twice is read both times, a file-level key given twice is refused
+VERSION = "1.1.0"
 
 Record = OrderRecord | OrderEventRecord | TradeRecord | RejectRecord
 
@@ -157,59 +175,153 @@ _MAX_EXPONENT = 60
 
 def read(data: bytes, context: ReaderContext) -> Iterator[Record]:
     """Records of a ccxt JSON extract (see the module docstring)."""
-    document = _load(data, context.uri)
-    if isinstance(document, list):
-        sections: list[tuple[str | None, list[Any]]] = [(None, document)]
-        file_account: Any = None
-        file_venue: Any = None
-    else:
-        sections = []
-        for key, value in document.items():
-            if key not in ("orders", "trades") or value is None:
-                continue
-            if not isinstance(value, list):
-                raise ExtractUnreadable(context.uri, f'"{key}" is a JSON {_json_type(value)}, expected a list')
-            sections.append((key, value))
-        file_account = document.get("account")
-        file_venue = document.get("exchange")
-    # lone UTF-16 surrogates ("\\ud800") parse into str that cannot be encoded for the warehouse:
-    # check records for them only when the text could hold one (the scan is one fast pass)
-    check_surrogates = b"\\u" in data and (b"\\ud" in data.lower())
-    if check_surrogates:
-        for key, value in (("account", file_account), ("exchange", file_venue)):
-            try:
-                _check_encodable({key: value})
-            except RecordError:
+    return read_stream((data,), context)
+
+
+def read_stream(blocks: Iterable[bytes], context: ReaderContext) -> Iterator[Record]:
+    """:func:`read` of the file whose bytes are ``blocks`` joined: memory holds a block and a record,
+    not the document. An object whose file-level keys come after a list is read twice (see
+    :class:`_Pass`), the second time from a temporary copy of the blocks."""
+    copy = _Replay(blocks)
+    try:
+        first = _Pass(context, copy)
+        yield from first.records(copy.first())
+        if first.look_ahead:
+            context.stats["read_twice_for_file_keys"] += 1
+            yield from _Pass(context, copy, header=first.header).records(copy.again())
+    finally:
+        copy.close()
+
+
+#: Top-level keys of the object form that apply to every record, and the lists of records.
+_FILE_KEYS = ("account", "exchange")
+_SECTIONS = ("orders", "trades")
+
+
+class _Pass:
+    """One reading of the document. Records need the file-level ``account`` and ``exchange``, which
+    the object form may give after its lists. So the first pass emits records as soon as a list comes
+    after both keys (or the document is a bare list). A list coming first sets :attr:`look_ahead`:
+    the pass reads on to the end without emitting anything, for the keys, and a second pass, given
+    :attr:`header`, emits the records. Either way a record is decoded once for the records."""
+
+    def __init__(self, context: ReaderContext, copy: _Replay, header: dict[str, Any] | None = None) -> None:
+        self.context = context
+        self.uri = context.uri
+        self.copy = copy
+        #: the file-level keys seen so far (all of them, when given)
+        self.header: dict[str, Any] = {} if header is None else header
+        self.header_known = header is not None
+        self.look_ahead = False
+        self.reader: _Reader | None = None
+        self.number = 0
+
+    def records(self, blocks: Iterable[bytes]) -> Iterator[Record]:
+        document = JsonDocument(utf8_chunks(blocks), _RECORD_DECODER)
+        try:
+            first = document.first()
+            if first == "[":  # a bare list has no file-level keys
+                yield from self._list(document, None)
+            elif first == "{":
+                yield from self._object(document)
+            else:
+                value = document.value()
                 raise ExtractUnreadable(
-                    context.uri, f'the top-level "{key}" holds an unpaired UTF-16 surrogate (\\ud800-\\udfff)'
-                ) from None
-    reader = _Reader(context, file_account, file_venue, check_surrogates)
-    number = 0
-    for kind, items in sections:
-        for item in items:
-            number += 1
-            yield from reader.record(number, kind, item)
+                    self.uri, f"the top level is a JSON {_json_type(value)}, expected an object or a list"
+                )
+            document.end()
+        except JsonStreamError as exc:
+            raise ExtractUnreadable(self.uri, f"not valid JSON: {exc}") from None
+        except NotUtf8 as exc:
+            raise ExtractUnreadable(self.uri, f"not UTF-8 text: {exc}") from None
+
+    def _object(self, document: JsonDocument) -> Iterator[Record]:
+        sections = 0
+        for key in document.members():
+            if key in _FILE_KEYS:
+                if self.header_known:
+                    document.skip()
+                    continue
+                if key in self.header:
+                    # json.loads would keep the last one, applying it to records that came before
+                    raise ExtractUnreadable(self.uri, f'the top-level "{key}" is given twice')
+                self.header[key] = value = document.value()
+                if document.surrogate_escapes_seen:
+                    try:
+                        _check_encodable({key: value})
+                    except RecordError:
+                        raise ExtractUnreadable(
+                            self.uri, f'the top-level "{key}" holds an unpaired UTF-16 surrogate (\\ud800-\\udfff)'
+                        ) from None
+            elif key in _SECTIONS:
+                sections += 1
+                if document.peek() != "[":
+                    value = document.value()
+                    if value is not None:
+                        raise ExtractUnreadable(self.uri, f'"{key}" is a JSON {_json_type(value)}, expected a list')
+                elif self.reader is None and not self.header_known and len(self.header) < len(_FILE_KEYS):
+                    self.look_ahead = True  # the keys may come later: find them first
+                    document.skip(_SKIP_DECODER)
+                else:
+                    yield from self._list(document, key)
+            else:
+                document.skip(_SKIP_DECODER)
+        if not sections:
+            raise ExtractUnreadable(self.uri, 'the top-level JSON object has neither "orders" nor "trades"')
+
+    def _list(self, document: JsonDocument, kind: str | None) -> Iterator[Record]:
+        """The records of one top-level list (``kind`` None: each element says what it is)."""
+        if self.look_ahead:
+            document.skip(_SKIP_DECODER)
+            return
+        reader = self.reader
+        if reader is None:
+            if not self.header_known:
+                self.copy.stop()  # records come in this pass: no second one
+            reader = self.reader = _Reader(self.context, self.header.get("account"), self.header.get("exchange"))
+        for item in document.elements():
+            self.number += 1
+            reader.check_surrogates = document.surrogate_escapes_seen
+            yield from reader.record(self.number, kind, item)
 
 
-def _load(data: bytes, uri: str) -> dict[str, Any] | list[Any]:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ExtractUnreadable(uri, f"not UTF-8 text: {exc}") from None
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    try:
-        # exact decimals from the JSON text; NaN/Infinity stay text (rejected where a number is needed)
-        document = json.loads(text, parse_float=_parse_float, parse_constant=str)
-    except (ValueError, RecursionError) as exc:
-        raise ExtractUnreadable(uri, f"not valid JSON: {exc}") from None
-    if isinstance(document, list):
-        return document
-    if isinstance(document, dict):
-        if "orders" not in document and "trades" not in document:
-            raise ExtractUnreadable(uri, 'the top-level JSON object has neither "orders" nor "trades"')
-        return document
-    raise ExtractUnreadable(uri, f"the top level is a JSON {_json_type(document)}, expected an object or a list")
+class _Replay:
+    """The file's blocks, copied to a temporary file while a second pass may need them again (a
+    tuple or list of blocks is simply iterated again)."""
+
+    #: bytes read back at a time
+    BLOCK = 1 << 18
+
+    def __init__(self, blocks: Iterable[bytes]) -> None:
+        self._blocks = blocks
+        self._kept = blocks if isinstance(blocks, (tuple, list)) else None
+        self._copy: IO[bytes] | None = tempfile.TemporaryFile() if self._kept is None else None  # noqa: SIM115
+
+    def first(self) -> Iterator[bytes]:
+        for block in self._blocks:
+            if self._copy is not None:
+                self._copy.write(block)
+            yield block
+
+    def stop(self) -> None:
+        """No second pass will come: stop copying."""
+        self.close()
+        self._kept = None
+
+    def again(self) -> Iterator[bytes]:
+        if self._kept is not None:
+            yield from self._kept
+            return
+        if self._copy is None:
+            raise RuntimeError("the blocks were not kept for a second pass")
+        self._copy.seek(0)
+        while block := self._copy.read(self.BLOCK):
+            yield block
+
+    def close(self) -> None:
+        if self._copy is not None:
+            self._copy.close()
+            self._copy = None
 
 
 def _parse_float(text: str) -> Decimal | str:
@@ -223,6 +335,13 @@ def _parse_float(text: str) -> Decimal | str:
     if ("e" in text or "E" in text) and number and not -_MAX_EXPONENT <= number.adjusted() <= _MAX_EXPONENT:
         return text
     return number
+
+
+#: Decodes records: exact decimals from the JSON text; NaN/Infinity stay text (rejected where a
+#: number is needed).
+_RECORD_DECODER = json.JSONDecoder(parse_float=_parse_float, parse_constant=str)
+#: Reads past records when looking ahead (the same syntax; cheaper numbers, nothing kept).
+_SKIP_DECODER = json.JSONDecoder()
 
 
 def _json_type(value: Any) -> str:
@@ -242,11 +361,13 @@ def _json_type(value: Any) -> str:
 class _Reader:
     """Per-file state: what was already emitted, and the file-level defaults."""
 
-    def __init__(self, context: ReaderContext, file_account: Any, file_venue: Any, check_surrogates: bool) -> None:
+    def __init__(self, context: ReaderContext, file_account: Any, file_venue: Any) -> None:
         self.context = context
         self.identifier = context.identifier
         self.stats = context.stats
-        self.check_surrogates = check_surrogates
+        #: lone UTF-16 surrogates ("\\ud800") decode into str that cannot be encoded for the warehouse:
+        #: records are checked for them once the text read so far could hold one
+        self.check_surrogates = False
         self.file_account = file_account
         self.file_venue = file_venue
         self.seen_orders: set[str] = set()

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -227,10 +228,26 @@ def dumps(document: Any) -> bytes:
 
 
 def read(document: Any, ctx: ReaderContext | None = None) -> list[Any]:
+    """The records of a document read whole, checked to be those (and the counters) of the same
+    bytes streamed in blocks as ingestion streams them."""
     data = document if isinstance(document, bytes) else dumps(document)
-    records = list(reader.read(data, ctx or context()))
+    ctx = ctx or context()
+    before = Counter(ctx.stats)
+    records = list(reader.read(data, ctx))
     check_contract(records)
+    streamed = ReaderContext(source=ctx.source, config=ctx.config, uri=ctx.uri)
+    assert list(reader.read_stream(blocks(data, 5), streamed)) == records
+    assert streamed.stats == ctx.stats - before
     return records
+
+
+def blocks(data: bytes, size: int, consumed: list[int] | None = None) -> Iterator[bytes]:
+    """``data`` in blocks of ``size`` bytes, as a one-pass iterator (like a file being read);
+    ``consumed`` gets the number of blocks handed out so far."""
+    for at in range(0, len(data), size):
+        if consumed is not None:
+            consumed.append(at)
+        yield data[at : at + size]
 
 
 def of(records: list[Any], kind: type) -> list[Any]:
@@ -625,15 +642,78 @@ def test_empty_lists_and_bom_are_fine() -> None:
     assert read({"orders": [], "trades": None}) == []
 
 
+# --- streaming ------------------------------------------------------------------------------------
+
+
+def test_a_file_is_read_as_it_streams_not_held_whole() -> None:
+    trades = [dict(binance_trades()[0], id=str(i)) for i in range(2000)]
+    for document in ({"exchange": "binance", "account": "sub-2", "trades": trades}, trades):
+        data = dumps(document)
+        consumed: list[int] = []
+        stream = reader.read_stream(blocks(data, 4096, consumed), context())
+        first = next(stream)
+        assert first.trade_remote_id == "0"
+        assert len(consumed) <= 2 < len(data) // 4096  # the first record came from the first blocks
+        assert sum(1 for _ in stream) == len(trades) - 1
+
+
+def test_file_keys_after_the_lists_apply_to_every_record() -> None:
+    # json.dumps keeps a dict's order: a script may well write the lists first
+    orders, trades = binance_orders(), binance_trades()
+    keys_first = read({"exchange": "binance", "account": "sub-2", "orders": orders, "trades": trades})
+    ctx = context()
+    keys_last = read({"orders": orders, "trades": trades, "exchange": "binance", "account": "sub-2"}, ctx)
+    assert keys_last == keys_first
+    assert {r.account_identifier for r in keys_last} == {f"{SOURCE}:sub-2"}
+    assert {r.venue for r in of(keys_last, TradeRecord)} == {"binance"}
+    assert ctx.stats["read_twice_for_file_keys"] == 1  # from a temporary copy when streamed (read() checks)
+
+    # the lists are found before any record is read: nothing comes out until the whole file was read
+    data = dumps({"trades": trades, "account": "sub-2"})
+    consumed: list[int] = []
+    stream = reader.read_stream(blocks(data, 64, consumed), context())
+    next(stream)
+    assert len(consumed) == -(-len(data) // 64)
+
+
+def test_a_file_key_given_twice_makes_the_file_unreadable() -> None:
+    # json.loads keeps the last value, which would apply to records written under the first
+    trade = json.dumps(binance_trades()[0])
+    for data in (f'{{"account": "a", "trades": [{trade}], "account": "b"}}',
+                 f'{{"exchange": "x", "account": "a", "trades": [{trade}], "exchange": "y"}}'):  # fmt: skip
+        with pytest.raises(ExtractUnreadable, match='top-level "(account|exchange)" is given twice'):
+            list(reader.read_stream(blocks(data.encode(), 16), context()))
+
+
+def test_a_list_given_twice_is_read_whole_in_document_order() -> None:
+    # json.loads would keep only the last "trades" list: the first one's trades would be lost
+    first, second = (json.dumps(dict(binance_trades()[0], id=i)) for i in ("1", "2"))
+    records = read(f'{{"trades": [{first}], "orders": [], "trades": [{second}]}}'.encode())
+    assert [(r.trade_remote_id, r.record_number) for r in records] == [("1", 1), ("2", 2)]
+
+
+def test_a_bad_byte_late_in_the_file_is_named_with_its_position() -> None:
+    data = dumps([binance_trades()[0]])[:-1] + b', "caf\xe9"]'
+    with pytest.raises(ExtractUnreadable, match=rf"not UTF-8 text: byte 0xe9 at position {len(data) - 3}"):
+        list(reader.read_stream(blocks(data, 100), context()))
+
+
 # --- property tests -------------------------------------------------------------------------------
 
 
 def _read_never_fails_otherwise(data: bytes) -> None:
-    try:
-        records = list(reader.read(data, context()))
-    except ExtractUnreadable:
-        return
-    check_contract(records)
+    """Reading ``data`` gives records that meet the contract or ExtractUnreadable, and the same
+    outcome when the bytes are streamed in small blocks."""
+    outcomes = []
+    for source in ((data,), blocks(data, 7)):
+        try:
+            outcomes.append(list(reader.read_stream(source, context())))
+        except ExtractUnreadable:
+            outcomes.append("unreadable")
+    whole, streamed = outcomes
+    assert streamed == whole
+    if whole != "unreadable":
+        check_contract(whole)
 
 
 @settings(max_examples=300, deadline=None)

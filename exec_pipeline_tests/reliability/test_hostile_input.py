@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import json
 import os
 
 import pytest
@@ -119,7 +120,7 @@ SAMPLE_FIX_LOG = settings.SAMPLE_DATA_DIR / "landing" / "fixgw" / "2026-11-17" /
 
 
 class ChangedWhileStreamed(LandingZone):
-    """A landing zone whose FIX log changes after ``blocks_before`` blocks of it were read (streamed reads)."""
+    """A landing zone whose extract changes after ``blocks_before`` blocks of it were read (streamed reads)."""
 
     def __init__(self, url: str, change, blocks_before: int = 1) -> None:
         super().__init__(url)
@@ -178,7 +179,7 @@ def test_a_fix_log_replaced_by_an_archive_while_streamed_is_changed_not_unreadab
 
 
 class GrownBeforeWholeRead(LandingZone):
-    """The broker appends to a file just before we read it whole (formats read whole: JSON, XML)."""
+    """The broker appends to a file just before we read it whole (the format read whole: Flex XML)."""
 
     def read_bytes(self, extract):
         path = self.root + f"/{extract.source}/{extract.business_date.isoformat()}/{extract.name}"
@@ -190,10 +191,34 @@ class GrownBeforeWholeRead(LandingZone):
 def test_an_extract_read_whole_that_changed_since_hashing_publishes_nothing(engine, landing_root):
     from exec_pipeline.services.ingestion import ExtractChanged
 
+    sample = settings.SAMPLE_DATA_DIR / "landing" / "ibkr" / "2026-11-17" / "U1234567_trades_20261117.xml"
+    folder = landing_root / "ibkr" / DAY.isoformat()
+    folder.mkdir(parents=True)
+    (folder / sample.name).write_bytes(sample.read_bytes())
+    with pytest.raises(ExtractChanged, match="U1234567_trades_20261117.xml changed while being ingested"):
+        ingest_partition("ibkr", DAY, catalogue=CATALOGUE, engine=engine, landing=GrownBeforeWholeRead(str(landing_root)))
+    assert fact_snapshot(engine) == {"OrdersTS": [], "OrderEventsTS": [], "TradesTS": []}
+
+
+def test_a_ccxt_file_rewritten_while_streamed_publishes_nothing(engine, landing_root):
+    # the sample's lists come before the file-level keys end: the reader reads the file once for the
+    # keys, then its records from its own copy, so what it publishes is what was hashed
+    from exec_pipeline.services.ingestion import ExtractChanged
+
     sample = settings.SAMPLE_DATA_DIR / "landing" / "binance" / "2026-11-17" / "binance-spot-20261117.json"
     folder = landing_root / "binance" / DAY.isoformat()
     folder.mkdir(parents=True)
     (folder / sample.name).write_bytes(sample.read_bytes())
+
+    def rewrite(path: str) -> None:
+        document = json.loads(sample.read_bytes())
+        document["trades"] = document["trades"][:1]
+        with open(path, "w") as handle:
+            json.dump(document, handle)
+
     with pytest.raises(ExtractChanged, match="binance-spot-20261117.json changed while being ingested"):
-        ingest_partition("binance", DAY, catalogue=CATALOGUE, engine=engine, landing=GrownBeforeWholeRead(str(landing_root)))
+        ingest_partition("binance", DAY, catalogue=CATALOGUE, engine=engine,
+                         landing=ChangedWhileStreamed(str(landing_root), rewrite))  # fmt: skip
     assert fact_snapshot(engine) == {"OrdersTS": [], "OrderEventsTS": [], "TradesTS": []}
+    result = ingest(engine, landing_root, source="binance")  # the next run reads the new version
+    assert len(fact_snapshot(engine)["TradesTS"]) == 1 and result.extracts[0].context.stats["read_twice_for_file_keys"]

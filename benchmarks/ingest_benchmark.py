@@ -68,7 +68,6 @@ FIX_SOURCE = "bench_fix"  # the broker's FIX drop copy: the partition measured e
 FIX2_SOURCE = "bench_fixdc"  # a second FIX session (backfill / sensor only)
 CSV_SOURCE = "bench_csv"  # a prime broker's CSV
 CCXT_SOURCE = "bench_ccxt"  # an exchange's ccxt JSON (reader figure only)
-CCXT_MAX_FILLS = 250_000
 SOURCES = (CSV_SOURCE, FIX_SOURCE, FIX2_SOURCE)  # sorted, as the catalogue lists them
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -358,10 +357,14 @@ def generate_day(
     return payload, dict(counts)
 
 
-def generate_ccxt_day(n_fills: int, day: dt.date, *, seed: int, exchange: str = "benchx") -> tuple[bytes, dict[str, int]]:
-    """One exchange day of ``n_fills`` fills as ccxt-unified JSON: ``fetch_orders`` (each order once, in
+def write_ccxt_day(path: Path, n_fills: int, day: dt.date, *, seed: int, exchange: str = "benchx",
+                   keys_first: bool = True) -> dict[str, int]:
+    """One exchange day of ``n_fills`` fills as ccxt-unified JSON, written to ``path`` as it is generated
+    (a 1M-fill day is ~0.5 GB of JSON; its dicts would be ~3 GB): ``fetch_orders`` (each order once, in
     its final state) and ``fetch_my_trades`` (every fill), as a source of the ``ccxt`` format delivers it.
-    Orders as in :func:`generate_day`: 1-7 fills each, 20% canceled and 4% expired after partial fills."""
+    Orders as in :func:`generate_day`: 1-7 fills each, 20% canceled and 4% expired after partial fills.
+    ``keys_first``: the file-level "exchange" and "account" before the lists (else after them, which
+    makes the reader read the file twice)."""
     rng = random.Random(seed)
     symbols, accounts = universe()
     start = int(dt.datetime.combine(day, dt.time(), dt.UTC).timestamp() * 1000)
@@ -371,49 +374,55 @@ def generate_ccxt_day(n_fills: int, day: dt.date, *, seed: int, exchange: str = 
         moment = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
         return {"timestamp": ms, "datetime": moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"}
 
-    orders: list[dict[str, Any]] = []
-    trades: list[dict[str, Any]] = []
-    fills_left, order_no, trade_no = n_fills, 0, 0
-    while fills_left > 0:
-        order_no += 1
-        symbol, base = symbols[rng.randrange(len(symbols))]
-        market = f"{symbol}/USD"
-        side = "buy" if rng.random() < 0.52 else "sell"
-        t = start + SESSION_START_US // 1000 + rng.randrange(window_ms)
-        order_id = f"{order_no:010d}"
-        client_id = f"{MANAGERS[rng.randrange(len(MANAGERS))]}/{day:%y%m%d}-{order_no:07d}"
-        k = min(fills_left, rng.randint(1, 7))
-        fills_left -= k
-        plan = rng.random()
-        amounts = [rng.randint(1, 100) / 10 for _ in range(k)]
-        filled = round(sum(amounts), 1)
-        amount = filled if plan >= 0.25 else round(filled + rng.randint(1, 50) / 10, 1)
-        status = "closed" if plan >= 0.25 else ("canceled" if plan >= 0.04 else "expired")
-        limit = round(base * (1.003 if side == "buy" else 0.997), 2)
-        cost, last = 0.0, t
-        for quantity in amounts:
-            last += 1 + int(rng.expovariate(1 / 4000))
-            price = round(base * (1 + rng.uniform(-0.002, 0.002)), 2)
-            cost += quantity * price
-            trade_no += 1
-            taker = rng.random() < 0.6
-            trades.append({
-                "id": f"{trade_no:012d}", "order": order_id, **stamp(last), "symbol": market, "type": "limit",
-                "side": side, "takerOrMaker": "taker" if taker else "maker", "price": price, "amount": quantity,
-                "cost": round(quantity * price, 8), "fee": {"cost": round(quantity * price * 0.001, 8), "currency": "USD"},
-                "info": {"tradeId": trade_no, "orderId": order_id, "isBuyer": side == "buy", "isMaker": not taker},
-            })
-        orders.append({
-            "id": order_id, "clientOrderId": client_id, **stamp(t), "lastTradeTimestamp": last, "status": status,
-            "symbol": market, "type": "limit", "timeInForce": "GTC", "side": side, "price": limit,
-            "average": round(cost / filled, 8), "amount": amount, "filled": filled,
-            "remaining": round(amount - filled, 1), "cost": round(cost, 8), "fee": None, "trades": [],
-            "info": {"orderId": order_id, "clientOrderId": client_id, "status": status.upper()},
-        })
-    account = accounts[0]
-    payload = json.dumps({"exchange": exchange, "account": account, "orders": orders, "trades": trades}).encode()
-    return payload, {"orders": len(orders), "fills": len(trades), "records": len(orders) + len(trades),
-                     "bytes": len(payload)}
+    keys = {"exchange": exchange, "account": accounts[0]}
+    n_orders, fills_left, order_no, trade_no = 0, n_fills, 0, 0
+    trades_path = path.with_name(path.name + ".trades")
+    with path.open("w") as out, trades_path.open("w") as trades_out:
+        out.write("{" + (json.dumps(keys)[1:-1] + ", " if keys_first else "") + '"orders": [')
+        while fills_left > 0:
+            order_no += 1
+            symbol, base = symbols[rng.randrange(len(symbols))]
+            market = f"{symbol}/USD"
+            side = "buy" if rng.random() < 0.52 else "sell"
+            t = start + SESSION_START_US // 1000 + rng.randrange(window_ms)
+            order_id = f"{order_no:010d}"
+            client_id = f"{MANAGERS[rng.randrange(len(MANAGERS))]}/{day:%y%m%d}-{order_no:07d}"
+            k = min(fills_left, rng.randint(1, 7))
+            fills_left -= k
+            plan = rng.random()
+            amounts = [rng.randint(1, 100) / 10 for _ in range(k)]
+            filled = round(sum(amounts), 1)
+            amount = filled if plan >= 0.25 else round(filled + rng.randint(1, 50) / 10, 1)
+            status = "closed" if plan >= 0.25 else ("canceled" if plan >= 0.04 else "expired")
+            limit = round(base * (1.003 if side == "buy" else 0.997), 2)
+            cost, last = 0.0, t
+            for quantity in amounts:
+                last += 1 + int(rng.expovariate(1 / 4000))
+                price = round(base * (1 + rng.uniform(-0.002, 0.002)), 2)
+                cost += quantity * price
+                trade_no += 1
+                taker = rng.random() < 0.6
+                trades_out.write(("" if trade_no == 1 else ", ") + json.dumps({
+                    "id": f"{trade_no:012d}", "order": order_id, **stamp(last), "symbol": market, "type": "limit",
+                    "side": side, "takerOrMaker": "taker" if taker else "maker", "price": price, "amount": quantity,
+                    "cost": round(quantity * price, 8),
+                    "fee": {"cost": round(quantity * price * 0.001, 8), "currency": "USD"},
+                    "info": {"tradeId": trade_no, "orderId": order_id, "isBuyer": side == "buy", "isMaker": not taker},
+                }))
+            n_orders += 1
+            out.write(("" if n_orders == 1 else ", ") + json.dumps({
+                "id": order_id, "clientOrderId": client_id, **stamp(t), "lastTradeTimestamp": last, "status": status,
+                "symbol": market, "type": "limit", "timeInForce": "GTC", "side": side, "price": limit,
+                "average": round(cost / filled, 8), "amount": amount, "filled": filled,
+                "remaining": round(amount - filled, 1), "cost": round(cost, 8), "fee": None, "trades": [],
+                "info": {"orderId": order_id, "clientOrderId": client_id, "status": status.upper()},
+            }))
+        out.write('], "trades": [')
+    with path.open("a") as out, trades_path.open() as trades_in:
+        shutil.copyfileobj(trades_in, out, 1 << 20)
+        out.write("]" + ("" if keys_first else ", " + json.dumps(keys)[1:-1]) + "}")
+    trades_path.unlink()
+    return {"orders": n_orders, "fills": trade_no, "records": n_orders + trade_no, "bytes": path.stat().st_size}
 
 
 def write_ccxt_catalogue(path: Path, start_date: dt.date) -> None:
@@ -953,6 +962,61 @@ def child_ingest(args: dict[str, Any]) -> dict[str, Any]:
             "self_maxrss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
 
 
+def child_reader(args: dict[str, Any]) -> dict[str, Any]:
+    """A reader alone on one file, streamed in ingestion's blocks (``read_stream``) as a partition reads
+    it, ``runs`` times; its peak RSS is the reader's (no warehouse). ``dry``: the imports only."""
+    from exec_pipeline.lib.landing import READ_CHUNK_BYTES
+    from exec_pipeline.readers import get_reader
+    from exec_pipeline.readers.base import ReaderContext
+    from exec_pipeline.readers.catalogue import load_catalogue
+
+    reader = get_reader(args["format"])
+    config = load_catalogue(args["catalogue"]).source(args["source"])
+    if args.get("dry"):
+        return {"seconds": 0.0}
+
+    def blocks() -> Any:
+        with open(args["path"], "rb") as handle:
+            while block := handle.read(READ_CHUNK_BYTES):
+                yield block
+
+    walls: list[float] = []
+    cpus: list[float] = []
+    records = 0
+    context = None
+    for _ in range(args["runs"]):
+        context = ReaderContext(source=args["source"], config=config, uri=f"file:///bench/{args['source']}")
+        gc.collect()
+        c0, t0 = time.process_time(), time.perf_counter()
+        records = sum(1 for _record in reader.read_stream(blocks(), context))
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    assert context is not None
+    wall = median(walls)
+    return {"format": args["format"], "seconds": wall, "cpu_seconds": median(cpus), "records": records,
+            "messages": args["messages"], "records_per_s": records / wall, "msgs_per_s": args["messages"] / wall,
+            "runs": walls, "stats": dict(context.stats)}
+
+
+def bench_ccxt_reader(tmp: Path, fills: int, day: dt.date, *, seed: int, runs: int) -> dict[str, Any]:
+    """The ccxt reader on an exchange day of ``fills`` fills, streamed, in a fresh process: its rate and
+    peak RSS, with the file-level keys before the lists (one pass) and after them (two passes)."""
+    catalogue_path = tmp / "ccxt-sources.yaml"
+    write_ccxt_catalogue(catalogue_path, day - dt.timedelta(days=30))
+    payload = {"format": "ccxt", "catalogue": str(catalogue_path), "source": CCXT_SOURCE, "runs": runs}
+    _, baseline = run_child("reader", {**payload, "dry": True})
+    out: dict[str, Any] = {}
+    for label, keys_first in (("keys_first", True), ("keys_last", False)):
+        path = tmp / f"ccxt-{label}.json"
+        counts = write_ccxt_day(path, fills, day, seed=seed, keys_first=keys_first)
+        try:
+            result, peak = run_child("reader", {**payload, "path": str(path), "messages": counts["records"]})
+        finally:
+            path.unlink()
+        out[label] = {**result, "generated": counts, "peak_rss_bytes": peak, "baseline_rss_bytes": baseline}
+    return out
+
+
 def child_product(args: dict[str, Any]) -> dict[str, Any]:
     """First materialization on a fresh warehouse, then unchanged (must skip), then forced."""
     from exec_pipeline.lib.landing import LandingZone
@@ -1119,7 +1183,8 @@ def child_backfill(args: dict[str, Any]) -> dict[str, Any]:
             "partitions": partitions, "rows": sum(counts.values()), "counts": counts}
 
 
-CHILDREN = {"product": child_product, "ingest": child_ingest, "sensor": child_sensor, "backfill": child_backfill}
+CHILDREN = {"product": child_product, "ingest": child_ingest, "sensor": child_sensor, "backfill": child_backfill,
+            "reader": child_reader}
 
 
 # =========================================================================================================
@@ -1337,9 +1402,12 @@ def report(results: dict[str, Any]) -> None:
         print("reader alone (one core, consuming the generator)    records/s        msgs/s    time     records")
         for name, r in readers.items():
             label = {"fix44": "fix44 (msgs: ExecutionReports)", "csv": "csv (msgs: rows)",
-                     "ccxt": "ccxt (msgs: orders + trades in the JSON)"}.get(name, name)
+                     "ccxt": "ccxt (msgs: orders + trades in the JSON)",
+                     "ccxt_keys_last": "ccxt, file keys after the lists (2 passes)"}.get(name, name)
+            memory = (f"   peak RSS {fmt_bytes(r['peak_rss_bytes'])} (baseline {fmt_bytes(r['baseline_rss_bytes'])})"
+                      if "peak_rss_bytes" in r else "")
             print(f"  {label:<48} {fmt_rate(r['records_per_s']):>10} {fmt_rate(r['msgs_per_s']):>13} "
-                  f"{r['seconds']:>7.2f} s {r['records']:>11,}")
+                  f"{r['seconds']:>7.2f} s {r['records']:>11,}{memory}")
     sensor = results.get("sensor")
     if sensor:
         print()
@@ -1571,18 +1639,16 @@ def main(argv: list[str] | None = None) -> int:
 
     # --- readers alone -------------------------------------------------------------------------------
     print("reader throughput ...", flush=True)
-    ccxt_catalogue_path = tmp / "ccxt-sources.yaml"
-    write_ccxt_catalogue(ccxt_catalogue_path, today - dt.timedelta(days=30))
-    # an exchange day's JSON is read whole (json.loads): at most 250k fills (~125 MB) keeps this process small
-    ccxt_data, ccxt_counts = generate_ccxt_day(min(args.fills, CCXT_MAX_FILLS), day, seed=args.seed)
-    results["generated"]["ccxt"] = ccxt_counts
     results["readers"] = {
         "fix44": bench_reader("fix44", fix_data, catalogue, FIX_SOURCE, args.runs),
         "csv": bench_reader("csv", csv_data, catalogue, CSV_SOURCE, args.runs),
-        "ccxt": bench_reader("ccxt", ccxt_data, load_catalogue(ccxt_catalogue_path), CCXT_SOURCE, args.runs,
-                             messages=ccxt_counts["records"]),
     }
-    del csv_data, ccxt_data
+    del csv_data
+    # the ccxt reader streams its file in a child process: its rate, and its peak memory alone
+    ccxt = bench_ccxt_reader(tmp, args.fills, day, seed=args.seed, runs=args.runs)
+    results["generated"]["ccxt"] = ccxt["keys_first"]["generated"]
+    results["readers"]["ccxt"] = ccxt["keys_first"]
+    results["readers"]["ccxt_keys_last"] = ccxt["keys_last"]
     fix_stats = results["readers"]["fix44"]["stats"]
     for problem in ("bad_checksum", "bad_body_length", "missing_checksum", "rejects", "unexpected_errors"):
         if fix_stats.get(problem):

@@ -114,9 +114,10 @@ Not UTF-8, not JSON, a top level that is neither a list nor an object with ``ord
 ``trades`` lists, or a file-level ``account`` / ``exchange`` given twice (``json.loads`` would
 apply the last one to records written under the first) -> :class:`ExtractUnreadable`, naming the
 line, column and character (or byte) where the text goes wrong. A streamed file may fail so after
-some of its records were read: ingestion then publishes nothing from the partition. A record that is not an object, that misses
-``id``, ``symbol``, ``side``, ``amount`` or a time, or that has a bad number, side or time ->
-a reject naming the key, with the record's JSON text as raw record.
+some of its records were read: ingestion then publishes nothing from the partition. A record
+that is not an object, that misses ``id``, ``symbol``, ``side``, ``amount`` or a time, or that
+has a bad number, side or time -> a reject naming the key, with the record's JSON text as raw
+record.
 
 ``context.stats`` keys: ``orders``, ``trades`` (records read), ``duplicate_order_snapshot``,
 ``duplicate_trade``, ``closed_partially_filled``, ``unknown_status``, ``multi_currency_fees``,

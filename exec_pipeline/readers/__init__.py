@@ -4,8 +4,8 @@ To add a format: write ``exec_pipeline/readers/<format>.py`` with ``NAME``, ``VE
 pydantic ``Options`` model (its settings under ``options:`` in the source catalogue) and
 ``read(data, context)`` (see :mod:`exec_pipeline.readers.base`), then add it to ``_MODULES`` below.
 A format may also offer ``read_stream(blocks, context)``, the same records from the
-file's bytes in blocks: ingestion then streams the file instead of holding it (``fix44``, ``csv``
-and ``ccxt`` do; IBKR Flex XML is read whole).
+file's bytes in blocks: ingestion then streams the file instead of holding it (all four formats
+here do; a format with ``read`` alone is read whole).
 """
 
 from __future__ import annotations

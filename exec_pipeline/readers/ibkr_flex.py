@@ -31,8 +31,13 @@ The document is parsed with ``defusedxml`` with DTDs forbidden: a document type 
 entity declaration (billion laughs, quadratic blow-up) or external entity makes the whole file
 unreadable, as do non-XML, truncated or mis-encoded bytes and a root other than
 ``<FlexQueryResponse>`` (IB's error answer is a ``<FlexStatementResponse>``) or without
-``<FlexStatements>``: each raises one :class:`ExtractUnreadable` naming the file, before any
-record is produced.
+``<FlexStatements>``: each raises one :class:`ExtractUnreadable` naming the file.
+
+The document is read one statement at a time (``iterparse``): a statement's rows are read when
+its ``</FlexStatement>`` is parsed, then the statement is dropped, so memory holds a block of the
+file and one statement (one account), not the document (:func:`read_stream`; ingestion streams
+the file). A file that goes wrong after whole statements raises after their records were read:
+ingestion then publishes nothing from the partition.
 
 Record numbers are the 1-based positions of the rows of all ``<Trades>`` sections of the file,
 in document order (skipped rows count too, so a number always points at the same element).
@@ -159,9 +164,11 @@ Counters in ``context.stats``: ``statements``, ``rows``, ``fills``, ``busts``, `
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
+from typing import Any
 from xml.etree.ElementTree import Element, tostring
 from zoneinfo import ZoneInfo
 
@@ -865,43 +872,83 @@ class _Reader:
 # --- document --------------------------------------------------------------------------------------
 
 
-def _parse_document(data: bytes, uri: str) -> Element:
-    try:
-        root = SafeElementTree.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except Exception as exc:  # noqa: BLE001 - expat, defusedxml and codec errors alike mean "unreadable"
-        name = type(exc).__name__
-        if name in ("DTDForbidden", "EntitiesForbidden", "ExternalReferenceForbidden"):
-            reason = f"refused a DTD/entity declaration ({name}); Flex statements have none (entity expansion?)"
-        else:
-            reason = f"not well-formed XML: {exc}"
-        raise ExtractUnreadable(uri, reason) from None
-    if root.tag != "FlexQueryResponse":
-        hint = " (IB's error answer, not a statement)" if root.tag == "FlexStatementResponse" else ""
-        raise ExtractUnreadable(uri, f"root element is <{root.tag[:80]}>{hint}, expected <FlexQueryResponse>")
-    return root
-
-
 def read(data: bytes, context: ReaderContext) -> Iterator[Record]:
     """Records of a Flex Query XML document (see the module docstring)."""
-    root = _parse_document(data, context.uri)
-    containers = [child for child in root if child.tag == "FlexStatements"]
-    if not containers:
-        raise ExtractUnreadable(context.uri, "<FlexQueryResponse> has no <FlexStatements>")
-    # number every row first: the whole document is known good before anything is yielded
-    statements: list[tuple[Element, list[tuple[int, Element]]]] = []
-    number = 0
-    for container in containers:
-        for statement in container:
-            if statement.tag != "FlexStatement":
-                continue
-            rows: list[tuple[int, Element]] = []
-            for section in statement:
-                if section.tag != "Trades":
-                    continue
-                for element in section:
-                    number += 1
-                    rows.append((number, element))
-            statements.append((statement, rows))
+    return read_stream((data,), context)
+
+
+def read_stream(blocks: Iterable[bytes], context: ReaderContext) -> Iterator[Record]:
+    """:func:`read` of the document whose bytes are ``blocks`` joined, one statement at a time:
+    memory holds a block and the statement being read, not the document."""
     reader = _Reader(context)
-    for statement, rows in statements:
+    for statement, rows in _statements(blocks, context.uri):
         yield from reader.read_statement(statement, rows)
+
+
+def _statements(blocks: Iterable[bytes], uri: str) -> Iterator[tuple[Element, list[tuple[int, Element]]]]:
+    """Each ``<FlexStatement>`` of the document with its ``<Trades>`` rows, numbered in document
+    order, as soon as the statement is parsed; once the caller is done with it, it is dropped."""
+    events = SafeElementTree.iterparse(
+        _BlockFile(blocks), events=("start", "end"), forbid_dtd=True, forbid_entities=True, forbid_external=True
+    )
+    open_elements: list[Element] = []  # the root, then the elements enclosing the current one
+    containers = 0
+    number = 0
+    while True:
+        try:
+            event, element = next(events)
+        except StopIteration:
+            break
+        except Exception as exc:  # noqa: BLE001 - expat, defusedxml and codec errors alike mean "unreadable"
+            raise _unreadable(uri, exc) from None
+        if event == "start":
+            if not open_elements and element.tag != "FlexQueryResponse":
+                hint = " (IB's error answer, not a statement)" if element.tag == "FlexStatementResponse" else ""
+                raise ExtractUnreadable(uri, f"root element is <{element.tag[:80]}>{hint}, expected <FlexQueryResponse>")
+            open_elements.append(element)
+            continue
+        open_elements.pop()
+        if len(open_elements) == 1 and element.tag == "FlexStatements":
+            containers += 1
+        elif len(open_elements) == 2 and element.tag == "FlexStatement" and open_elements[1].tag == "FlexStatements":
+            rows: list[tuple[int, Element]] = []
+            for section in element:
+                if section.tag == "Trades":
+                    for row in section:
+                        number += 1
+                        rows.append((number, row))
+            yield element, rows
+            open_elements[1].remove(element)  # read: the tree keeps one statement at a time
+    if not containers:
+        raise ExtractUnreadable(uri, "<FlexQueryResponse> has no <FlexStatements>")
+
+
+def _unreadable(uri: str, exc: Exception) -> ExtractUnreadable:
+    name = type(exc).__name__
+    if name in ("DTDForbidden", "EntitiesForbidden", "ExternalReferenceForbidden"):
+        reason = f"refused a DTD/entity declaration ({name}); Flex statements have none (entity expansion?)"
+    else:
+        reason = f"not well-formed XML: {exc}"
+    return ExtractUnreadable(uri, reason)
+
+
+class _BlockFile(io.RawIOBase):
+    """The bytes of ``blocks`` as a binary file, read without joining them (for ``iterparse``)."""
+
+    def __init__(self, blocks: Iterable[bytes]) -> None:
+        self._blocks = iter(blocks)
+        self._block = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._block:
+            block = next(self._blocks, None)
+            if block is None:
+                return 0
+            self._block = memoryview(block)
+        size = min(len(buffer), len(self._block))
+        buffer[:size] = self._block[:size]
+        self._block = self._block[size:]
+        return size

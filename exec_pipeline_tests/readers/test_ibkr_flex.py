@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import warnings
 from collections import Counter
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import quoteattr
@@ -202,10 +203,22 @@ def context(**config: Any) -> ReaderContext:
     return ReaderContext(source=SOURCE, config=SourceConfig(**settings_), uri=URI)
 
 
+def blocks_of(data: bytes, size: int) -> Iterator[bytes]:
+    """``data`` in blocks of ``size`` bytes, as a one-pass iterator (like a file being read)."""
+    return (data[at : at + size] for at in range(0, len(data), size))
+
+
 class Output:
+    """The records of a document read whole, checked to be those (and the counters) of the same
+    bytes streamed in small blocks, as ingestion streams them."""
+
     def __init__(self, data: bytes, ctx: ReaderContext | None = None) -> None:
         self.context = ctx or context()
+        before = Counter(self.context.stats)
         self.records = list(ibkr_flex.read(data, self.context))
+        streamed = ReaderContext(source=self.context.source, config=self.context.config, uri=self.context.uri)
+        assert list(ibkr_flex.read_stream(blocks_of(data, 7), streamed)) == self.records
+        assert streamed.stats == self.context.stats - before
         self.orders = [r for r in self.records if isinstance(r, OrderRecord)]
         self.events = [r for r in self.records if isinstance(r, OrderEventRecord)]
         self.trades = [r for r in self.records if isinstance(r, TradeRecord)]
@@ -707,6 +720,32 @@ def test_empty_statement_gives_no_records() -> None:
     assert list(ibkr_flex.read(document(), context())) == []
 
 
+def test_statements_are_read_one_at_a_time_as_the_file_streams() -> None:
+    # a Flex query over many accounts gives one statement per account: each is read as it arrives
+    statements = [statement(f"U{9000000 + i}", [execution(str(i), str(i), str(i), "1", "10")]) for i in range(200)]
+    data = document(*statements)
+    handed: list[int] = []
+
+    def blocks() -> Iterator[bytes]:
+        for at in range(0, len(data), 1024):
+            handed.append(at)
+            yield data[at : at + 1024]
+
+    stream = ibkr_flex.read_stream(blocks(), context())
+    first = next(stream)
+    assert first.record_number == 1 and len(handed) < len(data) // 1024 // 10
+    assert sum(1 for _ in stream) == 3 * 200 - 1  # a derived order, an event and a trade per statement
+
+
+def test_a_file_cut_short_after_whole_statements_is_still_unreadable() -> None:
+    # streamed, the first statement's records come out before the cut is seen; the reader still
+    # refuses the file, so ingestion publishes nothing from it
+    data = GOLDEN[: GOLDEN.index(b"</FlexStatements>")]
+    stream = ibkr_flex.read_stream(blocks_of(data, 64), context())
+    with pytest.raises(ExtractUnreadable, match="not well-formed"):
+        list(stream)
+
+
 # --- property tests ---------------------------------------------------------------------------------------
 
 FUZZ_BASE = document(
@@ -721,12 +760,19 @@ JUNK = st.sampled_from(
 
 
 def _read_safely(data: bytes) -> list[Any] | None:
-    try:
-        records = list(ibkr_flex.read(data, context()))
-    except ExtractUnreadable as exc:
-        assert exc.uri == URI
-        return None
-    check_contract(records)
+    """The records of ``data`` (None: unreadable), checked against the contract and to be the same
+    when the bytes are streamed in small blocks."""
+    outcomes: list[list[Any] | None] = []
+    for source in ((data,), blocks_of(data, 5)):
+        try:
+            outcomes.append(list(ibkr_flex.read_stream(source, context())))
+        except ExtractUnreadable as exc:
+            assert exc.uri == URI
+            outcomes.append(None)
+    records, streamed = outcomes
+    assert streamed == records
+    if records is not None:
+        check_contract(records)
     return records
 
 

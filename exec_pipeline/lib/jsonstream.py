@@ -29,8 +29,8 @@ _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _TRUNCATION_REACH = 16
 #: ...or an unterminated string, wherever it starts.
 _UNTERMINATED = "Unterminated string"
-#: Characters that may continue a number.
-_NUMBER_GOES_ON = frozenset("0123456789.eE+-")
+#: Characters that may continue a number, up to the end of the text read so far.
+_NUMBER_TAIL = re.compile(r"[0-9.eE+-]*\Z")
 
 
 class JsonStreamError(ValueError):
@@ -170,13 +170,14 @@ class JsonDocument:
                 raise self.error("Nested too deeply") from None
             except ValueError as exc:  # a number the decoder refused, e.g. an integer over 4300 digits
                 raise self.error(str(exc)) from None
-            # a number cut by a chunk boundary decodes as a shorter one ("0." + "5" as 0): a value
-            # not closed by a bracket or quote is complete when something that cannot go on follows
-            if self._text[end - 1] in '}]"' or (end < len(self._text) and self._text[end] not in _NUMBER_GOES_ON):
+            # a number cut by a chunk boundary decodes as a shorter one ("0." + "5" as 0): a value not
+            # closed by a bracket or quote is complete unless only number characters follow it to the
+            # end of the text read so far
+            if self._text[end - 1] in '}]"' or not _NUMBER_TAIL.match(self._text, end):
                 self._pos = end
                 return value
             start = self._pos
-            if not self._fill():
+            if not self._fill(max(len(self._text) - start, 1 << 16)):  # doubling: a long number stays linear
                 self._pos = end - start  # _fill moved the value's start to 0
                 return value
 

@@ -22,7 +22,8 @@ where a number is needed.
 
 Record numbers are the 1-based positions of the records in the file, in document order (all
 elements of the first top-level list, then those of the second; a list given twice, e.g. two
-``"trades"`` keys, is read both times, where ``json.loads`` would keep only the last).
+``"trades"`` keys, is read both times, and a later ``"trades": null`` does not undo an earlier
+list, where ``json.loads`` would keep only the last value).
 
 Streaming
 ---------
@@ -296,16 +297,20 @@ class _Replay:
     def __init__(self, blocks: Iterable[bytes]) -> None:
         self._blocks = blocks
         self._kept = blocks if isinstance(blocks, (tuple, list)) else None
-        self._copy: IO[bytes] | None = tempfile.TemporaryFile() if self._kept is None else None  # noqa: SIM115
+        self._copying = self._kept is None
+        self._copy: IO[bytes] | None = None
 
     def first(self) -> Iterator[bytes]:
         for block in self._blocks:
-            if self._copy is not None:
+            if self._copying:
+                if self._copy is None:
+                    self._copy = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
                 self._copy.write(block)
             yield block
 
     def stop(self) -> None:
         """No second pass will come: stop copying."""
+        self._copying = False
         self.close()
         self._kept = None
 
@@ -771,11 +776,13 @@ def _canonical(number: int | Decimal) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def _dump(item: Any) -> str:
-    """The JSON text of a record, for rejects."""
+def _dump(item: Any) -> str | None:
+    """The JSON text of a record, for rejects (None for one nested too deeply to write out)."""
     try:
         text = json.dumps(item, default=str, ensure_ascii=False)
-    except (ValueError, RecursionError):  # pragma: no cover - parsed JSON always dumps
+    except RecursionError:
+        return None
+    except ValueError:  # pragma: no cover - parsed JSON always dumps
         return repr(item)
     try:
         text.encode("utf-8")
@@ -790,3 +797,5 @@ def _check_encodable(item: dict[str, Any]) -> None:
         json.dumps(item, default=str, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         raise RecordError(None, "the record holds an unpaired UTF-16 surrogate (\\ud800-\\udfff)") from None
+    except RecursionError:  # decoded at the reader's stack depth, written out from a deeper one
+        raise RecordError(None, "the record is nested too deeply to be stored") from None

@@ -698,6 +698,19 @@ def test_a_bad_byte_late_in_the_file_is_named_with_its_position() -> None:
         list(reader.read_stream(blocks(data, 100), context()))
 
 
+def test_a_record_nested_too_deeply_is_rejected_or_the_file_refused_never_a_crash() -> None:
+    # found in review: a record is decoded at the reader's stack depth and written out (the
+    # surrogate check, the reject's raw text) from a deeper one; at some depth only the second fails
+    trade = json.dumps(binance_trades()[0])[:-1]
+    for depth in range(600, 1010):
+        data = f'[{trade}, "info": {"[" * depth}{"]" * depth}}}, "\\ud800"]'.encode()
+        try:
+            records = list(reader.read(data, context()))
+        except ExtractUnreadable:
+            continue
+        assert all(r.raw_record is None or isinstance(r.raw_record, str) for r in of(records, RejectRecord))
+
+
 # --- property tests -------------------------------------------------------------------------------
 
 

@@ -136,3 +136,27 @@ def test_surrogate_escapes_are_noticed_across_a_chunk_boundary() -> None:
     assert document.surrogate_escapes_seen
     plain = JsonDocument(utf8_chunks([b'["ab\\u00e9"]']))
     assert list(plain.elements()) == ["ab\u00e9"] and not plain.surrogate_escapes_seen
+
+
+def test_a_number_followed_by_junk_fails_at_once_not_after_buffering_the_rest() -> None:
+    # found in review: "1." then spaces was taken for a number cut by a chunk boundary, block
+    # after block, holding the rest of the file (6.4 MB here); now it reads ahead 64 KB at most
+    handed: list[int] = []
+
+    def blocks() -> Any:
+        yield b"[1."
+        for i in range(100_000):
+            handed.append(i)
+            yield b" " * 64
+        yield b"]"
+
+    with pytest.raises(JsonStreamError, match="Expecting ',' delimiter: line 1 column 3"):
+        elements(blocks())
+    assert len(handed) * 64 <= (1 << 16) + 64
+
+
+def test_a_long_number_across_many_chunks_decodes_whole() -> None:
+    digits = "7" * 50_000
+    assert elements(cut(f"[{digits}.5, 1]".encode(), [100]), json.JSONDecoder(parse_float=Decimal)) == [
+        Decimal(f"{digits}.5"), 1
+    ]

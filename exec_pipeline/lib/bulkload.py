@@ -256,6 +256,8 @@ class _RowEncoder:
                 out.append(convert(value))
             except (TypeError, ValueError) as exc:
                 raise self._error(ref, record, name, str(exc)) from exc
+            except RecursionError:  # a raw record nested too deeply to write out as JSON
+                raise self._error(ref, record, name, "is nested too deeply to be stored as JSON") from None
         out.append(ref.extract_id)
         return tuple(out)
 

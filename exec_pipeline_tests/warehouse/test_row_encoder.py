@@ -98,3 +98,15 @@ def test_raw_record_json_is_the_standard_modules_text(value):
 
     expected = json.dumps(value, default=_json_default, ensure_ascii=False, separators=(",", ":"))
     assert json_dumps(value) == expected
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
+def test_a_raw_record_nested_too_deeply_fails_naming_the_record_not_with_a_recursion_error(dialect):
+    # found in review: a broker record nested ~1,000 deep reads, then cannot be written out
+    nested: list = []
+    for _ in range(20_000):
+        nested = [nested]
+    record = TYPICAL["TradesTS"]._replace(venue_metadata={"info": nested})
+    expected = r"a\.log, record 2: TradesTS\.venue_metadata is nested too deeply"
+    with pytest.raises(bulkload.FactValidationError, match=expected):
+        encoders(dialect)["TradesTS"].encode(record, REF)

@@ -76,7 +76,7 @@ class NotUtf8(ValueError):
 class JsonDocument:
     """The top level of one JSON document, read from ``chunks`` of its text.
 
-    Use :meth:`first` to learn what the document is, then :meth:`elements` (a list) or
+    Use :meth:`peek` to learn what the document is, then :meth:`elements` (a list) or
     :meth:`members` (an object), :meth:`value` for any other value, and :meth:`end` to check nothing
     follows. ``decoder`` decodes each element. :attr:`surrogate_escapes_seen` tells whether the text
     read so far held an escape ``\\ud...`` of the UTF-16 surrogate range: a decoded string may then
@@ -180,10 +180,6 @@ class JsonDocument:
             if not self._fill(max(len(self._text) - start, 1 << 16)):  # doubling: a long number stays linear
                 self._pos = end - start  # _fill moved the value's start to 0
                 return value
-
-    def first(self) -> str:
-        """The document's first character: "[" (a list), "{" (an object), something else, or ""."""
-        return self._skip_whitespace()
 
     def _open(self, opening: str, closing: str) -> bool:
         """Read the ``opening`` bracket; True when the container is empty (its closing one read too)."""

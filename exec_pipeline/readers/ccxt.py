@@ -221,7 +221,7 @@ class _Pass:
     def records(self, blocks: Iterable[bytes]) -> Iterator[Record]:
         document = JsonDocument(utf8_chunks(blocks), _RECORD_DECODER)
         try:
-            first = document.first()
+            first = document.peek()  # the document's first character
             if first == "[":  # a bare list has no file-level keys
                 yield from self._list(document, None)
             elif first == "{":

@@ -568,10 +568,9 @@ def read_records(fmt: str, data: bytes, catalogue: Any, source: str, uri: str) -
     return get_reader(fmt).read(data, context)
 
 
-def bench_reader(fmt: str, data: bytes, catalogue: Any, source: str, runs: int, *,
-                 messages: int | None = None) -> dict[str, Any]:
-    """Reader alone: bytes -> records, consuming the generator, one core. ``messages``: the broker
-    records in ``data`` (FIX and CSV count their own: ExecutionReports, rows)."""
+def bench_reader(fmt: str, data: bytes, catalogue: Any, source: str, runs: int) -> dict[str, Any]:
+    """Reader alone: bytes -> records, consuming the generator, one core; messages are the broker
+    records the reader counted (FIX ExecutionReports, CSV rows)."""
     from exec_pipeline.readers import get_reader
     from exec_pipeline.readers.base import ReaderContext
 
@@ -590,8 +589,7 @@ def bench_reader(fmt: str, data: bytes, catalogue: Any, source: str, runs: int, 
         walls.append(time.perf_counter() - t0)
         cpus.append(time.process_time() - c0)
     assert context is not None
-    if messages is None:
-        messages = context.stats.get("messages", 0) if fmt == "fix44" else context.stats.get("rows", 0)
+    messages = context.stats.get("messages", 0) if fmt == "fix44" else context.stats.get("rows", 0)
     rejects = context.stats.get("rejects", 0)
     if rejects:
         print(f"warning: the {fmt} reader rejected {rejects:,} generated records", file=sys.stderr)

@@ -37,11 +37,12 @@ class PostgresServer:
             hide_password=False
         )
 
-    def create(self, template: str | None = None) -> str:
+    def create(self, template: str | None = None, options: str = "") -> str:
+        """A new database; ``options`` are more CREATE DATABASE options (a locale, say)."""
         name = f"exec_pipeline_test_{uuid.uuid4().hex[:12]}"
         with self.admin.connect() as connection:
             suffix = f" TEMPLATE {template}" if template else ""
-            connection.execute(text(f'CREATE DATABASE "{name}"{suffix}'))
+            connection.execute(text(f'CREATE DATABASE "{name}"{suffix} {options}'))
         return name
 
     def drop(self, name: str) -> None:

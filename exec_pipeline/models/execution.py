@@ -26,7 +26,6 @@ from sqlalchemy import (
     Integer,
     MetaData,
     SmallInteger,
-    String,
     Table,
     Text,
     UniqueConstraint,
@@ -35,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from exec_pipeline.lib.sqltypes import ExactDecimal, JSONDocument, RawRecordJSON, UTCDateTime
+from exec_pipeline.lib.sqltypes import BytewiseString, ExactDecimal, JSONDocument, RawRecordJSON, UTCDateTime
 
 # --- vocabularies --------------------------------------------------------------------------------
 
@@ -131,13 +130,13 @@ class OrderManagerTable(Base):
     __tablename__ = "order_manager"
 
     uid: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    unique_identifier: Mapped[str] = mapped_column(String(255), unique=True)
+    unique_identifier: Mapped[str] = mapped_column(BytewiseString(255), unique=True)
     target_account_uid: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     target_time: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(BytewiseString(16), index=True)
     order_received_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     execution_end: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    strategy_identifier: Mapped[str | None] = mapped_column(String(255), index=True)
+    strategy_identifier: Mapped[str | None] = mapped_column(BytewiseString(255), index=True)
     metadata_json: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow, onupdate=_utcnow)
@@ -154,22 +153,22 @@ class ExtractFile(Base):
     __tablename__ = "extract_files"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    source: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(BytewiseString(64))
     business_date: Mapped[dt.date] = mapped_column(Date)
-    partition_key: Mapped[str] = mapped_column(String(96), index=True)
+    partition_key: Mapped[str] = mapped_column(BytewiseString(96), index=True)
     uri: Mapped[str] = mapped_column(Text)
-    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    sha256: Mapped[str] = mapped_column(BytewiseString(64), index=True)
     size_bytes: Mapped[int] = mapped_column(BigInteger)
-    reader_name: Mapped[str | None] = mapped_column(String(64))
-    reader_version: Mapped[str | None] = mapped_column(String(32))
+    reader_name: Mapped[str | None] = mapped_column(BytewiseString(64))
+    reader_version: Mapped[str | None] = mapped_column(BytewiseString(32))
     first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
     last_ingested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    last_ingested_run_id: Mapped[str | None] = mapped_column(String(64))
+    last_ingested_run_id: Mapped[str | None] = mapped_column(BytewiseString(64))
     orders_count: Mapped[int] = mapped_column(Integer, default=0)
     order_events_count: Mapped[int] = mapped_column(Integer, default=0)
     trades_count: Mapped[int] = mapped_column(Integer, default=0)
     rejects_count: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(BytewiseString(16))
     error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
@@ -185,15 +184,15 @@ class IngestReject(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     extract_id: Mapped[int] = mapped_column(ForeignKey("extract_files.id"), index=True)
-    source: Mapped[str] = mapped_column(String(64))
-    partition_key: Mapped[str] = mapped_column(String(96), index=True)
+    source: Mapped[str] = mapped_column(BytewiseString(64))
+    partition_key: Mapped[str] = mapped_column(BytewiseString(96), index=True)
     record_number: Mapped[int | None] = mapped_column(Integer)
-    field: Mapped[str | None] = mapped_column(String(128))
+    field: Mapped[str | None] = mapped_column(BytewiseString(128))
     reason: Mapped[str] = mapped_column(Text)
     raw_record: Mapped[str | None] = mapped_column(Text)
-    run_id: Mapped[str | None] = mapped_column(String(64))
-    reader_name: Mapped[str | None] = mapped_column(String(64))
-    reader_version: Mapped[str | None] = mapped_column(String(32))
+    run_id: Mapped[str | None] = mapped_column(BytewiseString(64))
+    reader_name: Mapped[str | None] = mapped_column(BytewiseString(64))
+    reader_version: Mapped[str | None] = mapped_column(BytewiseString(32))
     rejected_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
 
 
@@ -210,13 +209,13 @@ class FactLineage:
     (partition_key, extract_id) serves replacing a partition and counting its rows per extract.
     """
 
-    source: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(BytewiseString(64))
     extract_id: Mapped[int] = mapped_column(Integer)
     record_number: Mapped[int] = mapped_column(Integer)
-    partition_key: Mapped[str] = mapped_column(String(96))
-    run_id: Mapped[str | None] = mapped_column(String(64))
-    reader_name: Mapped[str] = mapped_column(String(64))
-    reader_version: Mapped[str] = mapped_column(String(32))
+    partition_key: Mapped[str] = mapped_column(BytewiseString(96))
+    run_id: Mapped[str | None] = mapped_column(BytewiseString(64))
+    reader_name: Mapped[str] = mapped_column(BytewiseString(64))
+    reader_version: Mapped[str] = mapped_column(BytewiseString(32))
     ingested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
@@ -226,20 +225,20 @@ class OrdersTS(FactLineage, Base):
     __tablename__ = "orders_ts"
 
     order_time: Mapped[dt.datetime] = mapped_column(UTCDateTime, primary_key=True)
-    order_identifier: Mapped[str] = mapped_column(String(64), primary_key=True)
-    account_identifier: Mapped[str | None] = mapped_column(String(255))
-    asset_identifier: Mapped[str] = mapped_column(String(255))
-    order_manager_identifier: Mapped[str | None] = mapped_column(String(255), index=True)
-    order_remote_id: Mapped[str | None] = mapped_column(String(255))
-    client_order_id: Mapped[str | None] = mapped_column(String(255))
-    orig_client_order_id: Mapped[str | None] = mapped_column(String(255))
-    order_type: Mapped[str | None] = mapped_column(String(32))
-    time_in_force: Mapped[str | None] = mapped_column(String(32))
+    order_identifier: Mapped[str] = mapped_column(BytewiseString(64), primary_key=True)
+    account_identifier: Mapped[str | None] = mapped_column(BytewiseString(255))
+    asset_identifier: Mapped[str] = mapped_column(BytewiseString(255))
+    order_manager_identifier: Mapped[str | None] = mapped_column(BytewiseString(255), index=True)
+    order_remote_id: Mapped[str | None] = mapped_column(BytewiseString(255))
+    client_order_id: Mapped[str | None] = mapped_column(BytewiseString(255))
+    orig_client_order_id: Mapped[str | None] = mapped_column(BytewiseString(255))
+    order_type: Mapped[str | None] = mapped_column(BytewiseString(32))
+    time_in_force: Mapped[str | None] = mapped_column(BytewiseString(32))
     order_side: Mapped[int] = mapped_column(SmallInteger)
     quantity: Mapped[Decimal | None] = mapped_column(ExactDecimal)
     limit_price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
     stop_price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
-    currency: Mapped[str | None] = mapped_column(String(16))
+    currency: Mapped[str | None] = mapped_column(BytewiseString(16))
     expires_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     venue_metadata: Mapped[dict[str, Any] | None] = mapped_column(RawRecordJSON)
 
@@ -259,12 +258,12 @@ class OrderEventsTS(FactLineage, Base):
     __tablename__ = "order_events_ts"
 
     event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime, primary_key=True)
-    event_identifier: Mapped[str] = mapped_column(String(64), primary_key=True)
-    order_identifier: Mapped[str] = mapped_column(String(64))
-    account_identifier: Mapped[str | None] = mapped_column(String(255))
-    asset_identifier: Mapped[str] = mapped_column(String(255))
-    event_type: Mapped[str] = mapped_column(String(24))
-    order_status: Mapped[str | None] = mapped_column(String(24))
+    event_identifier: Mapped[str] = mapped_column(BytewiseString(64), primary_key=True)
+    order_identifier: Mapped[str] = mapped_column(BytewiseString(64))
+    account_identifier: Mapped[str | None] = mapped_column(BytewiseString(255))
+    asset_identifier: Mapped[str] = mapped_column(BytewiseString(255))
+    event_type: Mapped[str] = mapped_column(BytewiseString(24))
+    order_status: Mapped[str | None] = mapped_column(BytewiseString(24))
     cum_quantity: Mapped[Decimal | None] = mapped_column(ExactDecimal)
     leaves_quantity: Mapped[Decimal | None] = mapped_column(ExactDecimal)
     avg_price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
@@ -289,23 +288,23 @@ class TradesTS(FactLineage, Base):
     __tablename__ = "trades_ts"
 
     trade_time: Mapped[dt.datetime] = mapped_column(UTCDateTime, primary_key=True)
-    trade_identifier: Mapped[str] = mapped_column(String(64), primary_key=True)
-    order_identifier: Mapped[str | None] = mapped_column(String(64))
-    account_identifier: Mapped[str | None] = mapped_column(String(255))
-    asset_identifier: Mapped[str] = mapped_column(String(255))
-    trade_remote_id: Mapped[str | None] = mapped_column(String(255))
+    trade_identifier: Mapped[str] = mapped_column(BytewiseString(64), primary_key=True)
+    order_identifier: Mapped[str | None] = mapped_column(BytewiseString(64))
+    account_identifier: Mapped[str | None] = mapped_column(BytewiseString(255))
+    asset_identifier: Mapped[str] = mapped_column(BytewiseString(255))
+    trade_remote_id: Mapped[str | None] = mapped_column(BytewiseString(255))
     trade_side: Mapped[int] = mapped_column(SmallInteger)
     quantity: Mapped[Decimal] = mapped_column(ExactDecimal)
     price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
-    currency: Mapped[str | None] = mapped_column(String(16))
+    currency: Mapped[str | None] = mapped_column(BytewiseString(16))
     commission: Mapped[Decimal | None] = mapped_column(ExactDecimal)
-    commission_asset_identifier: Mapped[str | None] = mapped_column(String(255))
+    commission_asset_identifier: Mapped[str | None] = mapped_column(BytewiseString(255))
     settlement_cost: Mapped[Decimal | None] = mapped_column(ExactDecimal)
-    settlement_asset_identifier: Mapped[str | None] = mapped_column(String(255))
-    liquidity: Mapped[str | None] = mapped_column(String(8))
-    venue: Mapped[str | None] = mapped_column(String(64))
-    trade_kind: Mapped[str] = mapped_column(String(16))
-    ref_trade_identifier: Mapped[str | None] = mapped_column(String(64))
+    settlement_asset_identifier: Mapped[str | None] = mapped_column(BytewiseString(255))
+    liquidity: Mapped[str | None] = mapped_column(BytewiseString(8))
+    venue: Mapped[str | None] = mapped_column(BytewiseString(64))
+    trade_kind: Mapped[str] = mapped_column(BytewiseString(16))
+    ref_trade_identifier: Mapped[str | None] = mapped_column(BytewiseString(64))
     venue_metadata: Mapped[dict[str, Any] | None] = mapped_column(RawRecordJSON)
 
     __table_args__ = (
@@ -347,7 +346,7 @@ effective_trades_view = Table(
     "effective_trades",
     VIEWS_METADATA,
     *(Column(column.name, column.type) for column in TradesTS.__table__.columns),
-    Column("original_trade_identifier", String(64)),
+    Column("original_trade_identifier", BytewiseString(64)),
 )
 
 #: Each order's latest status (from its latest event), and its filled quantity and volume-weighted
@@ -355,19 +354,19 @@ effective_trades_view = Table(
 order_status_view = Table(
     "order_status",
     VIEWS_METADATA,
-    Column("order_identifier", String(64)),
+    Column("order_identifier", BytewiseString(64)),
     Column("order_time", UTCDateTime),
-    Column("source", String(64)),
-    Column("account_identifier", String(255)),
-    Column("asset_identifier", String(255)),
-    Column("order_manager_identifier", String(255)),
-    Column("client_order_id", String(255)),
-    Column("order_remote_id", String(255)),
+    Column("source", BytewiseString(64)),
+    Column("account_identifier", BytewiseString(255)),
+    Column("asset_identifier", BytewiseString(255)),
+    Column("order_manager_identifier", BytewiseString(255)),
+    Column("client_order_id", BytewiseString(255)),
+    Column("order_remote_id", BytewiseString(255)),
     Column("order_side", SmallInteger),
     Column("order_quantity", ExactDecimal),
     Column("limit_price", ExactDecimal),
-    Column("order_status", String(24)),
-    Column("last_event_type", String(24)),
+    Column("order_status", BytewiseString(24)),
+    Column("last_event_type", BytewiseString(24)),
     Column("last_event_time", UTCDateTime),
     Column("reported_cum_quantity", ExactDecimal),
     Column("reported_leaves_quantity", ExactDecimal),

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import String, Text, insert, inspect, select, text
 
 from exec_pipeline.lib import warehouse
-from exec_pipeline.models.execution import Base
+from exec_pipeline.models.execution import Base, ExtractFile
 
 TABLES = {"order_manager", "orders_ts", "order_events_ts", "trades_ts", "extract_files", "ingest_rejects", "alembic_version"}
 
@@ -88,3 +90,87 @@ def test_console_script_hides_passwords_and_reports_errors():
     assert result.returncode == 2
     assert "exec-pipeline: error:" in result.stderr
     assert "s3cret" not in result.stderr + result.stdout
+
+
+# --- identifiers compare byte by byte (0005) -------------------------------------------------------
+
+PARTITION_KEYS = ["b|2026-01-02", "B|2026-01-01", "_x|2026-01-01", "a|2026-01-01", "é|2026-01-01", "Z|2026-01-01"]
+
+
+def _store_partition_keys(engine) -> None:  # noqa: ANN001
+    with engine.begin() as connection:
+        connection.execute(
+            insert(ExtractFile),
+            [
+                {"source": key.split("|")[0], "business_date": dt.date(2026, 1, 1), "partition_key": key,
+                 "uri": f"file:///{n}", "sha256": f"{n:064d}", "size_bytes": 1, "status": "ingested"}
+                for n, key in enumerate(PARTITION_KEYS)
+            ],
+        )
+
+
+def _sorted_partition_keys(engine) -> list[str]:  # noqa: ANN001
+    with engine.connect() as connection:
+        return list(connection.scalars(select(ExtractFile.partition_key).order_by(ExtractFile.partition_key)))
+
+
+@pytest.fixture
+def linguistic_postgres_url(postgres_server) -> Iterator[str]:
+    """An empty database whose default collation is a language's (ICU en-US), as many servers have."""
+    try:
+        name = postgres_server.create(template="template0", options="LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'")
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"this PostgreSQL cannot create an ICU en-US database (needs 15+ built with ICU): {exc}")
+    yield postgres_server.url(name)
+    warehouse.dispose_engines()
+    postgres_server.drop(name)
+
+
+def test_identifiers_sort_by_bytes_on_both_backends(empty_url):
+    engine = warehouse.build_engine(empty_url)
+    warehouse.upgrade(engine)
+    _store_partition_keys(engine)
+    assert _sorted_partition_keys(engine) == sorted(PARTITION_KEYS)  # Python sorts str by code point: UTF-8 byte order
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_identifiers_sort_by_bytes_under_a_linguistic_server_locale(linguistic_postgres_url):
+    engine = warehouse.build_engine(linguistic_postgres_url)
+    warehouse.upgrade(engine, "0004")
+    _store_partition_keys(engine)
+    linguistic = _sorted_partition_keys(engine)
+    assert linguistic != sorted(PARTITION_KEYS)  # the database's own collation: "a" < "B" < "b"
+    warehouse.upgrade(engine)
+    assert _sorted_partition_keys(engine) == sorted(PARTITION_KEYS)
+    with engine.connect() as connection:  # the views still join the re-collated columns
+        assert connection.scalar(text("SELECT count(*) FROM order_status")) == 0
+    warehouse.downgrade(engine, "0004")
+    assert _sorted_partition_keys(engine) == linguistic
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_every_model_string_column_is_bytewise_on_postgres(postgres_database):
+    engine = warehouse.build_engine(postgres_database)
+    warehouse.upgrade(engine)
+    with engine.connect() as connection:
+        stored = {
+            (table, column): collation
+            for table, column, collation in connection.execute(
+                text(
+                    "SELECT c.relname, a.attname, coalesce(co.collname, '') FROM pg_attribute a "
+                    "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "LEFT JOIN pg_collation co ON co.oid = a.attcollation "
+                    "WHERE n.nspname = current_schema() AND a.attnum > 0 AND NOT a.attisdropped"
+                )
+            )
+        }
+    engine.dispose()
+    for table in Base.metadata.sorted_tables:
+        for column in table.columns:
+            expected = "C" if isinstance(column.type, String) and not isinstance(column.type, Text) else None
+            if expected:
+                assert stored[(table.name, column.name)] == "C", f"{table.name}.{column.name}"
+            elif isinstance(column.type, Text):
+                assert stored[(table.name, column.name)] == "default", f"{table.name}.{column.name}"

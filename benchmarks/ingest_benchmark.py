@@ -813,6 +813,8 @@ def bench_product(warehouses: Any, *, landing: Path, catalogue_path: Path, day: 
     skipped: list[float] = []
     forced: list[float] = []
     rss_first: list[int] = []
+    client_cpu: list[float] = []
+    server_cpu: list[float] = []
     rss_total: list[int] = []
     out: dict[str, Any] = {}
     for run in range(runs):
@@ -827,12 +829,16 @@ def bench_product(warehouses: Any, *, landing: Path, catalogue_path: Path, day: 
         first.append(result["first"])
         skipped.append(result["skip"])
         forced.append(result["forced"])
+        client_cpu.append(result["client_cpu"])
+        if result["server_cpu"] is not None:
+            server_cpu.append(result["server_cpu"])
         rss_first.append(result["rss_after_first_bytes"])
         rss_total.append(peak)
         out = result
     rows = sum(out["rows_stored"].get(name, 0) for name in ("OrdersTS", "OrderEventsTS", "TradesTS"))
     return {"first": first, "skip": skipped, "forced": forced, "rows_stored": out["rows_stored"],
             "records_read": out["records_read"], "rows": rows, "rss_after_first_bytes": rss_first,
+            "client_cpu": client_cpu, "server_cpu": server_cpu,
             "rss_child_peak_bytes": rss_total}
 
 
@@ -1015,6 +1021,39 @@ def bench_ccxt_reader(tmp: Path, fills: int, day: dt.date, *, seed: int, runs: i
     return out
 
 
+def server_cpu_seconds(url: str) -> float | None:
+    """CPU seconds used so far by the PostgreSQL server's processes, when it runs on this machine.
+
+    Read from /proc (every ``postgres`` process, background workers included): the product is a
+    pipeline of this process and the server, and its rate is set by whichever is busier. None for
+    SQLite (in process), a remote server, or a system without /proc."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("postgresql") or parsed.host not in ("127.0.0.1", "localhost", "::1", None):
+        return None
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return None
+    ticks = 0
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        name, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+        if name.startswith("postgres"):
+            ticks += int(rest[11]) + int(rest[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def child_product(args: dict[str, Any]) -> dict[str, Any]:
     """First materialization on a fresh warehouse, then unchanged (must skip), then forced."""
     from exec_pipeline.lib.landing import LandingZone
@@ -1028,9 +1067,13 @@ def child_product(args: dict[str, Any]) -> dict[str, Any]:
     source, day, run = args["source"], dt.date.fromisoformat(args["date"]), args["run"]
     trace = install_sql_trace(engine, explain=bool(args.get("explain"))) if args.get("trace_sql") else None
     gc.collect()
+    server_before, client_before = server_cpu_seconds(args["url"]), process_cpu_seconds()
     t0 = time.perf_counter()
     result = ingest_partition(source, day, catalogue=catalogue, landing=zone, engine=engine, run_id=f"bench-{run}")
     first = time.perf_counter() - t0
+    client_cpu = process_cpu_seconds() - client_before
+    server_after = server_cpu_seconds(args["url"])
+    server_cpu = None if server_after is None or server_before is None else server_after - server_before
     rss_after_first = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     assert result.summary is not None and not result.skipped_unchanged
     if args.get("only_first"):
@@ -1048,6 +1091,7 @@ def child_product(args: dict[str, Any]) -> dict[str, Any]:
     forced = time.perf_counter() - t0
     assert force.summary is not None and force.summary.rows_stored == result.summary.rows_stored
     return {"first": first, "skip": skip, "forced": forced, "rows_stored": result.summary.rows_stored,
+            "client_cpu": client_cpu, "server_cpu": server_cpu,
             "records_read": result.summary.records_read, "rss_after_first_bytes": rss_after_first,
             "reader_stats": dict(result.reader_stats)}
 
@@ -1377,6 +1421,8 @@ def report(results: dict[str, Any]) -> None:
         line("  rows/s", lambda r: fmt_rate(r["to_sql_rows_per_s"]))
         line("product / COPY", lambda r: fmt_ratio(r["product_vs_copy"]))
         line("product / to_sql", lambda r: fmt_ratio(r["product_vs_to_sql"]))
+        line("  CPU: this process, the server's (local)",
+             lambda r: f"{fmt_s(r.get('product_client_cpu_seconds'))}, {fmt_s(r.get('product_server_cpu_seconds'))}")
         line("re-run unchanged (skip): time", lambda r: fmt_s(r["skip_seconds"]))
         line("  fraction of first run", lambda r: f"{r['skip_fraction']:.2%}")
         line("re-run forced: time", lambda r: fmt_s(r["forced_seconds"]))
@@ -1675,6 +1721,8 @@ def main(argv: list[str] | None = None) -> int:
         r["forced_seconds"] = median(product["forced"])
         r["skip_fraction"] = r["skip_seconds"] / r["product_seconds"]
         r["forced_fraction"] = r["forced_seconds"] / r["product_seconds"]
+        r["product_client_cpu_seconds"] = median(product["client_cpu"])
+        r["product_server_cpu_seconds"] = median(product["server_cpu"]) if product["server_cpu"] else None
         print(f"  {r['product_seconds']:.1f} s = {r['product_rows_per_s']:,.0f} rows/s; skip "
               f"{r['skip_seconds']:.2f} s, forced {r['forced_seconds']:.1f} s", flush=True)
 

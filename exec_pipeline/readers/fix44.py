@@ -648,7 +648,13 @@ class _Order(NamedTuple):
 def _trade_signature(exec_type: str, trans_type: str | None, cum_text: str | None, qty_text: str | None) -> str:
     """What tells two trades reusing one ExecID apart, as one text: the parts are validated codes and
     texts that parsed as numbers or placeholders, so none holds \x00, \x01 or \x02 (None is \x00)."""
-    return "\x01".join(("\x00" if part is None else part for part in (exec_type, trans_type, cum_text, qty_text)))
+    # a tuple, not a generator: this runs for every fill (a generator made it ~4 % of the reader)
+    return "\x01".join((
+        exec_type,
+        "\x00" if trans_type is None else trans_type,
+        "\x00" if cum_text is None else cum_text,
+        "\x00" if qty_text is None else qty_text,
+    ))
 
 
 def _first_trade(memo: str) -> tuple[Decimal, Decimal | None]:

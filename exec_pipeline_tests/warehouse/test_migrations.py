@@ -117,10 +117,12 @@ def _sorted_partition_keys(engine) -> list[str]:  # noqa: ANN001
 @pytest.fixture
 def linguistic_postgres_url(postgres_server) -> Iterator[str]:
     """An empty database whose default collation is a language's (ICU en-US), as many servers have."""
-    try:
-        name = postgres_server.create(template="template0", options="LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'")
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"this PostgreSQL cannot create an ICU en-US database (needs 15+ built with ICU): {exc}")
+    with postgres_server.admin.connect() as connection:
+        version = connection.scalar(text("SELECT current_setting('server_version_num')::int"))
+        icu = connection.scalar(text("SELECT count(*) FROM pg_collation WHERE collprovider = 'i'"))
+    if version < 150000 or not icu:
+        pytest.skip(f"an ICU default collation needs PostgreSQL 15+ built with ICU (server {version}, {icu} ICU collations)")
+    name = postgres_server.create(template="template0", options="LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'")
     yield postgres_server.url(name)
     warehouse.dispose_engines()
     postgres_server.drop(name)

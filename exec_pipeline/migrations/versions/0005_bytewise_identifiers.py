@@ -54,7 +54,8 @@ def _collate(collation: str) -> None:
     ).all()
     by_table: dict[str, list[str]] = {}
     for table, column, length in columns:
-        by_table.setdefault(table, []).append(f"ALTER COLUMN {column} TYPE varchar({length}) COLLATE {collation}")
+        type_name = "varchar" if length is None else f"varchar({length})"
+        by_table.setdefault(table, []).append(f"ALTER COLUMN {column} TYPE {type_name} COLLATE {collation}")
     _views.downgrade()  # a view's column cannot change under it
     for table, changes in by_table.items():
         op.execute(f"ALTER TABLE {table} {', '.join(changes)}")  # one statement: each index is rebuilt once

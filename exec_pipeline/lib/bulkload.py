@@ -20,9 +20,11 @@ observation of an identifier wins, ranked by (time, partition key, record number
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -548,6 +550,14 @@ class PostgresFactLoader(FactLoader):
             )
 
 
+#: SQLite's page cache while a loader runs, in KiB (SQLite's default is 2 MB). The identifier
+#: indexes take keys in hash order, so with 2 MB nearly every insert re-reads a page; measured at
+#: 1M fills (2.5M rows, a 2.7 GB file): 312.7 s with 2 MB, 240.1 s with 64 MB, 250.2 s with 256 MB,
+#: 251.4 s with 1 GB (peak RSS 433, 503, 727, 1,615 MiB). Restored when the loader closes, so a
+#: pooled connection does not keep the pages.
+SQLITE_LOAD_CACHE_KIB = 64 * 1024
+
+
 class SqliteFactLoader(FactLoader):
     """``executemany`` of an UPSERT per chunk; the transaction holds SQLite's write lock."""
 
@@ -557,6 +567,25 @@ class SqliteFactLoader(FactLoader):
         super().__init__(connection, lineage)
         self.driver_connection = connection.connection.driver_connection
         self.sql = {name: self._insert_sql(spec) for name, spec in self.specs.items()}
+        self._cache_size: int | None = self._pragma("cache_size")
+        self._pragma(f"cache_size = -{SQLITE_LOAD_CACHE_KIB}")
+
+    def _pragma(self, statement: str) -> Any:
+        cursor = self.driver_connection.cursor()
+        try:
+            row = cursor.execute(f"PRAGMA {statement}").fetchone()
+        finally:
+            cursor.close()
+        return row[0] if row else None
+
+    def close(self) -> None:
+        super().close()
+        if self._cache_size is not None:
+            cache_size, self._cache_size = self._cache_size, None
+            # frees the pages above the old size; a connection too broken for a PRAGMA is being
+            # discarded with its error anyway, which must not be hidden behind this one
+            with contextlib.suppress(sqlite3.Error):
+                self._pragma(f"cache_size = {int(cache_size)}")
 
     def _timestamp(self, value: dt.datetime) -> Any:
         return datetime_to_sqlite(value)

@@ -19,7 +19,7 @@ from exec_pipeline.data_nodes.execution import (
     Trades,
     publish_partition,
 )
-from exec_pipeline.lib import bulkload
+from exec_pipeline.lib import bulkload, warehouse
 from exec_pipeline.lib.bulkload import FactValidationError
 from exec_pipeline.models.execution import ExtractFile, IngestReject
 from exec_pipeline_tests.helpers import fact_snapshot
@@ -260,3 +260,35 @@ def test_text_that_postgresql_cannot_hold_is_kept_visible(engine):
         raw = connection.execute(text("SELECT raw_record FROM ingest_rejects")).scalar_one()
     assert raw.startswith("8=FIX") and raw.endswith("garbage") and len(raw) > len("8=FIXgarbage")
     assert "a" in Trades.read(engine=engine).iloc[0]["venue_metadata"]["raw"]
+
+
+@pytest.mark.parametrize("outcome", ["published", "crashed"])
+def test_a_sqlite_load_enlarges_the_page_cache_only_while_it_runs(tmp_path, monkeypatch, outcome):
+    """The load runs with a large page cache (the identifier indexes take keys in hash order), and
+    the pooled connection gets its own size back afterwards, whether the publish landed or not."""
+    monkeypatch.setattr(bulkload, "CHUNK_ROWS", 1)  # chunks go through the writer thread
+    engine = warehouse.get_engine(f"sqlite:///{tmp_path / 'warehouse.sqlite'}")
+    seen_while_loading: list[int] = []
+    write = bulkload.SqliteFactLoader._write
+
+    def observing_write(loader, name, rows):
+        seen_while_loading.append(loader.driver_connection.execute("PRAGMA cache_size").fetchone()[0])
+        write(loader, name, rows)
+
+    monkeypatch.setattr(bulkload.SqliteFactLoader, "_write", observing_write)
+    with engine.connect() as connection:  # the pool's one connection, as the publish will get it
+        before = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
+    records = order_day(DAY1, "A")
+    try:
+        if outcome == "published":
+            publish(engine, DAY1, [extract("file:///l/a.log", records)])
+        else:
+            with pytest.raises(Crash):
+                publish(engine, DAY1, [extract("file:///l/a.log", crashing(records, after=len(records) - 1))])
+        with engine.connect() as connection:
+            after = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
+    finally:
+        warehouse.dispose_engines()
+    assert seen_while_loading and set(seen_while_loading) == {-bulkload.SQLITE_LOAD_CACHE_KIB}
+    assert before != -bulkload.SQLITE_LOAD_CACHE_KIB
+    assert after == before

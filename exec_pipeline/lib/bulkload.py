@@ -567,8 +567,16 @@ class SqliteFactLoader(FactLoader):
         super().__init__(connection, lineage)
         self.driver_connection = connection.connection.driver_connection
         self.sql = {name: self._insert_sql(spec) for name, spec in self.specs.items()}
+        # enlarge only: a connection configured with a larger cache keeps it
         self._cache_size: int | None = self._pragma("cache_size")
-        self._pragma(f"cache_size = -{SQLITE_LOAD_CACHE_KIB}")
+        if self._cache_kib(self._cache_size) < SQLITE_LOAD_CACHE_KIB:
+            self._pragma(f"cache_size = -{SQLITE_LOAD_CACHE_KIB}")
+        else:
+            self._cache_size = None  # nothing to restore
+
+    def _cache_kib(self, cache_size: int) -> float:
+        """A ``PRAGMA cache_size`` value in KiB: negative is KiB, positive is pages."""
+        return -cache_size if cache_size < 0 else cache_size * self._pragma("page_size") / 1024
 
     def _pragma(self, statement: str) -> Any:
         cursor = self.driver_connection.cursor()

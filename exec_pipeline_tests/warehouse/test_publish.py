@@ -292,3 +292,27 @@ def test_a_sqlite_load_enlarges_the_page_cache_only_while_it_runs(tmp_path, monk
     assert seen_while_loading and set(seen_while_loading) == {-bulkload.SQLITE_LOAD_CACHE_KIB}
     assert before != -bulkload.SQLITE_LOAD_CACHE_KIB
     assert after == before
+
+
+def test_a_sqlite_connection_with_a_larger_page_cache_keeps_it_while_loading(tmp_path, monkeypatch):
+    monkeypatch.setattr(bulkload, "CHUNK_ROWS", 1)
+    engine = warehouse.get_engine(f"sqlite:///{tmp_path / 'warehouse.sqlite'}")
+    larger = -2 * bulkload.SQLITE_LOAD_CACHE_KIB
+    seen_while_loading: list[int] = []
+    write = bulkload.SqliteFactLoader._write
+
+    def observing_write(loader, name, rows):
+        seen_while_loading.append(loader.driver_connection.execute("PRAGMA cache_size").fetchone()[0])
+        write(loader, name, rows)
+
+    monkeypatch.setattr(bulkload.SqliteFactLoader, "_write", observing_write)
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f"PRAGMA cache_size = {larger}")
+        publish(engine, DAY1, [extract("file:///l/a.log", order_day(DAY1, "A"))])
+        with engine.connect() as connection:
+            after = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
+    finally:
+        warehouse.dispose_engines()
+    assert seen_while_loading and set(seen_while_loading) == {larger}
+    assert after == larger

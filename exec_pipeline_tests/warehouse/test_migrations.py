@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -42,6 +43,26 @@ def test_models_and_migrations_agree(empty_url):
         differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
     engine.dispose()
     assert differences == [], "models changed without a migration: run alembic revision --autogenerate"
+
+
+def test_the_alembic_command_works_from_the_repository_root(tmp_path):
+    """The README's way to write a migration: the alembic CLI finds the scripts through
+    [tool.alembic] in pyproject.toml and the warehouse through EXEC_PIPELINE_WAREHOUSE_URL."""
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "EXEC_PIPELINE_WAREHOUSE_URL": f"sqlite:///{tmp_path / 'scratch.sqlite'}"}
+
+    def alembic(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "alembic", *args], cwd=root, env=env, capture_output=True, text=True)
+
+    heads = alembic("heads")
+    assert heads.returncode == 0, heads.stderr
+    assert heads.stdout.split()[0] == warehouse.head_revision()
+    behind = alembic("check")  # an empty warehouse: not up to date
+    assert behind.returncode != 0 and "not up to date" in behind.stdout + behind.stderr
+    assert alembic("upgrade", "head").returncode == 0
+    current = alembic("check")  # at head, the models need no new migration
+    assert current.returncode == 0, current.stderr
+    assert "No new upgrade operations detected" in current.stdout
 
 
 def test_downgrade_to_empty_and_back(empty_url):

@@ -262,57 +262,49 @@ def test_text_that_postgresql_cannot_hold_is_kept_visible(engine):
     assert "a" in Trades.read(engine=engine).iloc[0]["venue_metadata"]["raw"]
 
 
+@pytest.fixture
+def sqlite_load(tmp_path, monkeypatch) -> Iterator[tuple]:
+    """A SQLite warehouse engine, and the page cache sizes the writer thread saw while loading."""
+    monkeypatch.setattr(bulkload, "CHUNK_ROWS", 1)  # chunks go through the writer thread
+    seen_while_loading: list[int] = []
+    write = bulkload.SqliteFactLoader._write
+
+    def observing_write(loader, name, rows):
+        seen_while_loading.append(loader.driver_connection.execute("PRAGMA cache_size").fetchone()[0])
+        write(loader, name, rows)
+
+    monkeypatch.setattr(bulkload.SqliteFactLoader, "_write", observing_write)
+    yield warehouse.get_engine(f"sqlite:///{tmp_path / 'warehouse.sqlite'}"), seen_while_loading
+    warehouse.dispose_engines()
+
+
+def cache_size(engine) -> int:
+    with engine.connect() as connection:  # the pool's one connection, as a publish gets it
+        return connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
+
+
 @pytest.mark.parametrize("outcome", ["published", "crashed"])
-def test_a_sqlite_load_enlarges_the_page_cache_only_while_it_runs(tmp_path, monkeypatch, outcome):
+def test_a_sqlite_load_enlarges_the_page_cache_only_while_it_runs(sqlite_load, outcome):
     """The load runs with a large page cache (the identifier indexes take keys in hash order), and
     the pooled connection gets its own size back afterwards, whether the publish landed or not."""
-    monkeypatch.setattr(bulkload, "CHUNK_ROWS", 1)  # chunks go through the writer thread
-    engine = warehouse.get_engine(f"sqlite:///{tmp_path / 'warehouse.sqlite'}")
-    seen_while_loading: list[int] = []
-    write = bulkload.SqliteFactLoader._write
-
-    def observing_write(loader, name, rows):
-        seen_while_loading.append(loader.driver_connection.execute("PRAGMA cache_size").fetchone()[0])
-        write(loader, name, rows)
-
-    monkeypatch.setattr(bulkload.SqliteFactLoader, "_write", observing_write)
-    with engine.connect() as connection:  # the pool's one connection, as the publish will get it
-        before = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
+    engine, seen_while_loading = sqlite_load
+    before = cache_size(engine)
     records = order_day(DAY1, "A")
-    try:
-        if outcome == "published":
-            publish(engine, DAY1, [extract("file:///l/a.log", records)])
-        else:
-            with pytest.raises(Crash):
-                publish(engine, DAY1, [extract("file:///l/a.log", crashing(records, after=len(records) - 1))])
-        with engine.connect() as connection:
-            after = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
-    finally:
-        warehouse.dispose_engines()
+    if outcome == "published":
+        publish(engine, DAY1, [extract("file:///l/a.log", records)])
+    else:
+        with pytest.raises(Crash):
+            publish(engine, DAY1, [extract("file:///l/a.log", crashing(records, after=len(records) - 1))])
     assert seen_while_loading and set(seen_while_loading) == {-bulkload.SQLITE_LOAD_CACHE_KIB}
     assert before != -bulkload.SQLITE_LOAD_CACHE_KIB
-    assert after == before
+    assert cache_size(engine) == before
 
 
-def test_a_sqlite_connection_with_a_larger_page_cache_keeps_it_while_loading(tmp_path, monkeypatch):
-    monkeypatch.setattr(bulkload, "CHUNK_ROWS", 1)
-    engine = warehouse.get_engine(f"sqlite:///{tmp_path / 'warehouse.sqlite'}")
+def test_a_sqlite_connection_with_a_larger_page_cache_keeps_it_while_loading(sqlite_load):
+    engine, seen_while_loading = sqlite_load
     larger = -2 * bulkload.SQLITE_LOAD_CACHE_KIB
-    seen_while_loading: list[int] = []
-    write = bulkload.SqliteFactLoader._write
-
-    def observing_write(loader, name, rows):
-        seen_while_loading.append(loader.driver_connection.execute("PRAGMA cache_size").fetchone()[0])
-        write(loader, name, rows)
-
-    monkeypatch.setattr(bulkload.SqliteFactLoader, "_write", observing_write)
-    try:
-        with engine.connect() as connection:
-            connection.exec_driver_sql(f"PRAGMA cache_size = {larger}")
-        publish(engine, DAY1, [extract("file:///l/a.log", order_day(DAY1, "A"))])
-        with engine.connect() as connection:
-            after = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
-    finally:
-        warehouse.dispose_engines()
+    with engine.connect() as connection:
+        connection.exec_driver_sql(f"PRAGMA cache_size = {larger}")
+    publish(engine, DAY1, [extract("file:///l/a.log", order_day(DAY1, "A"))])
     assert seen_while_loading and set(seen_while_loading) == {larger}
-    assert after == larger
+    assert cache_size(engine) == larger

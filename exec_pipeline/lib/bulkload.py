@@ -24,6 +24,7 @@ import contextlib
 import datetime as dt
 import functools
 import queue
+import re
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -156,10 +157,16 @@ def _postgres_text(value: Any) -> Any:
     return value
 
 
+#: A JSON \u0000 escape (a NUL in a string): after an even run of backslashes, so that "\\u0000"
+#: (an escaped backslash, then the text u0000, as a Windows path may hold) is left alone.
+_JSON_NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
 def _postgres_json(value: Any) -> str:
     encoded = json_dumps(value)
-    # text cannot hold NUL: jsonb refuses the \u0000 escape, json takes it but ->> on it fails
-    return encoded.replace("\\u0000", "\\\\x00") if "\\u0000" in encoded else encoded
+    # text cannot hold NUL: jsonb refuses the \u0000 escape, json takes it but ->> on it fails;
+    # the NUL is kept visible as the text \x00, as in plain text columns
+    return _JSON_NUL_ESCAPE.sub(r"\1\\\\x00", encoded) if "\\u0000" in encoded else encoded
 
 
 class _JsonOfLastDocument:

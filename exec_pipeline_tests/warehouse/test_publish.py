@@ -255,11 +255,15 @@ def test_invalid_records_fail_naming_extract_record_and_field(engine, bad_record
 def test_text_that_postgresql_cannot_hold_is_kept_visible(engine):
     nul = RejectRecord(1, "binary junk", None, "8=FIX\x00garbage")
     weird = TradeRecord(2, at(DAY1, 14), "t-nul", "aapl", 1, Decimal(1), venue_metadata={"raw": "a\x00b"})
-    publish(engine, DAY1, [extract("file:///l/a.log", [nul, weird])])
+    # not a NUL: a backslash, then the text u0000 (found in review: it failed the partition on PostgreSQL)
+    path = TradeRecord(3, at(DAY1, 14), "t-path", "aapl", 1, Decimal(1), venue_metadata={"memo": "C:\\u0000"})
+    publish(engine, DAY1, [extract("file:///l/a.log", [nul, weird, path])])
     with engine.connect() as connection:
         raw = connection.execute(text("SELECT raw_record FROM ingest_rejects")).scalar_one()
     assert raw.startswith("8=FIX") and raw.endswith("garbage") and len(raw) > len("8=FIXgarbage")
-    assert "a" in Trades.read(engine=engine).iloc[0]["venue_metadata"]["raw"]
+    trades = Trades.read(engine=engine).set_index("trade_identifier")
+    assert "a" in trades.loc["t-nul", "venue_metadata"]["raw"]
+    assert trades.loc["t-path", "venue_metadata"] == {"memo": "C:\\u0000"}
 
 
 @pytest.fixture

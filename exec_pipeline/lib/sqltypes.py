@@ -25,8 +25,6 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 UTC = dt.UTC
 
-_SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
-
 
 class NaiveDatetimeError(ValueError):
     """A timestamp without a time zone reached the warehouse."""
@@ -43,7 +41,9 @@ def require_utc(value: dt.datetime) -> dt.datetime:
 
 
 def datetime_to_sqlite(value: dt.datetime) -> str:
-    return require_utc(value).strftime(_SQLITE_TIME_FORMAT)
+    # "YYYY-MM-DD HH:MM:SS.ffffff", so that text order is time order: isoformat pads the year to 4
+    # digits, where strftime's %Y wrote year 999 as "999" (sorted after every real time, unreadable)
+    return require_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def datetime_from_sqlite(value: str) -> dt.datetime:

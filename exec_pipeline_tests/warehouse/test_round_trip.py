@@ -107,6 +107,25 @@ def test_time_order_queries_use_instants_not_text(engine):
     assert list(window["record_number"]) == [1]
 
 
+def test_times_of_any_year_keep_their_order_and_read_back(engine):
+    # found in review: SQLite got year 999 as "999-12-31 ...", which sorted after every real time
+    # and made the whole table unreadable
+    moments = [
+        dt.datetime(2026, 1, 5, 9, 30, tzinfo=UTC),
+        dt.datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        dt.datetime(1, 1, 1, tzinfo=UTC),
+        dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    ]
+    _publish(engine, [_trade(i, when, Decimal(1), None) for i, when in enumerate(moments, start=1)])
+    with Session(engine) as session:
+        stored = session.execute(select(TradesTS.trade_time).order_by(TradesTS.trade_time)).scalars().all()
+        since_1000 = session.execute(
+            select(TradesTS.trade_time).where(TradesTS.trade_time >= dt.datetime(1000, 1, 1, tzinfo=UTC))
+        ).scalars().all()
+    assert stored == sorted(moments)
+    assert sorted(since_1000) == [moments[0], moments[3]]
+
+
 def test_unknown_values_stay_null(engine):
     when = dt.datetime(2026, 1, 5, 14, 0, tzinfo=UTC)
     _publish(

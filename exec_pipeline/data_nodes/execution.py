@@ -214,6 +214,9 @@ class PublishSummary:
     records_read: dict[str, int] = field(default_factory=dict)
     rows_stored: dict[str, int] = field(default_factory=dict)
     superseded_extract_ids: list[int] = field(default_factory=list)
+    #: other partitions asked to publish again (partition key -> facts): they observed facts that
+    #: this partition stored before and no longer does, so no row holds them now
+    republish_requested: dict[str, int] = field(default_factory=dict)
 
     @property
     def duplicates(self) -> dict[str, int]:
@@ -227,6 +230,12 @@ class PublishSummary:
 def partition_key(source: str, business_date: dt.date) -> str:
     """The string form of the (date, source) partition: ``2026-01-05|fixgw``."""
     return f"{business_date.isoformat()}|{source}"
+
+
+def split_partition_key(key: str) -> tuple[dt.date, str]:
+    """(business date, source) of a :func:`partition_key` string."""
+    day, _, source = key.partition("|")
+    return dt.date.fromisoformat(day), source
 
 
 _TABLE_OF_RECORD: dict[type, str] = {
@@ -252,6 +261,12 @@ def publish_partition(
     facts). Records stream through in chunks, so memory does not grow with the extract size.
     Raises :class:`~exec_pipeline.lib.bulkload.FactValidationError` (naming the extract, record and
     field) on a record that breaks the table's contract; nothing is written then.
+
+    A fact several partitions observed is stored once, by its earliest observation, and the
+    partitions that observed it are noted (``fact_overlaps``). When this publish stops storing such
+    a fact, the other partitions that observed it are asked, in the same transaction, to publish
+    again (``republish_requests``, ``PublishSummary.republish_requested``): until they do, only
+    their extracts hold it. Their ledger counts are refreshed after the commit.
     """
     engine = engine or get_engine()
     key = partition_key(source, business_date)
@@ -285,6 +300,7 @@ def publish_partition(
         ]
         # From here on this transaction changes the fact tables: one publisher at a time.
         repo.lock_fact_tables(connection)
+        repo.set_aside_overlaps(connection, key)
         repo.delete_partition_facts(connection, key)
         lineage = LineageContext(source=source, partition_key=key, run_id=run_id, ingested_at=now)
         per_extract: list[tuple[ExtractFacts, int, dict[str, int]]] = []
@@ -303,6 +319,15 @@ def publish_partition(
                     loader.add(name, ref, record)
                 per_extract.append((extract, extract_id, counts))
             loader.finish()
+        summary.republish_requested = repo.settle_overlaps(connection, key)
+        for other, facts in summary.republish_requested.items():
+            other_date, other_source = split_partition_key(other)
+            repo.request_republish(
+                connection, other, source=other_source, business_date=other_date, requested_by=key, facts=facts,
+                now=now,
+            )  # fmt: skip
+        repo.clear_republish_request(connection, key)
+        sharing = repo.partitions_sharing_facts(connection, key) | set(summary.republish_requested)
         stored = repo.count_partition_rows(connection, key)
         for extract, extract_id, counts in per_extract:
             rows = {name: stored.get((name, extract_id), 0) for name in counts}
@@ -319,6 +344,14 @@ def publish_partition(
                     rows_stored=rows,
                 )
             )
+    # Rows this publish took over from other partitions (or stopped storing) changed their counts.
+    # A transaction of its own, locking as a publisher of that partition would: inside ours, its
+    # ledger rows could be held by that partition's publisher, itself waiting for our lock.
+    for other in sorted(sharing):
+        with engine.begin() as connection:
+            repo.lock_partition(connection, other)
+            repo.lock_fact_tables(connection)
+            repo.recount_extracts(connection, other)
     summary.records_read = _sum_counts(item.records_read for item in summary.extracts)
     summary.rows_stored = _sum_counts(item.rows_stored for item in summary.extracts)
     return summary

@@ -333,6 +333,20 @@ def _earlier_observation(spec: _TableSpec, excluded: str) -> str:
     return f"({new}) < ({old})"
 
 
+def _note_overlaps_sql(spec: _TableSpec, stage: str) -> str:
+    """Note in ``fact_overlaps`` the staged facts that another partition has stored: both partitions
+    observed them (``models.execution.FactOverlap``). Run before the staged rows are merged, so the
+    stored row is the other partition's observation (earlier or not)."""
+    table, identifier = spec.table.name, spec.identifier
+    met = f"FROM {stage} s JOIN {table} f ON f.{identifier} = s.{identifier} WHERE f.partition_key <> s.partition_key"
+    return (
+        f"INSERT INTO fact_overlaps (table_name, identifier, partition_key) "
+        f"SELECT '{table}', f.{identifier}, f.partition_key {met} "
+        f"UNION SELECT '{table}', s.{identifier}, s.partition_key {met} "
+        "ON CONFLICT DO NOTHING"
+    )
+
+
 class _ChunkWriter:
     """A thread that writes chunks in the order they are submitted; the first error stops it.
 
@@ -548,6 +562,7 @@ class PostgresFactLoader(FactLoader):
                 )
                 self.staged.add(spec.name)
             self._copy(cursor, stage, spec, rows)
+            cursor.execute(_note_overlaps_sql(spec, stage))
             cursor.execute(
                 f"INSERT INTO {spec.table.name} ({columns}) "
                 f"SELECT DISTINCT ON ({spec.identifier}) {columns} FROM {stage} "
@@ -566,14 +581,18 @@ SQLITE_LOAD_CACHE_KIB = 64 * 1024
 
 
 class SqliteFactLoader(FactLoader):
-    """``executemany`` of an UPSERT per chunk; the transaction holds SQLite's write lock."""
+    """``executemany`` of plain INSERTs per chunk; a chunk that meets stored facts goes through
+    staging (as on PostgreSQL). The transaction holds SQLite's write lock."""
 
     dialect_name = "sqlite"
 
     def __init__(self, connection: Connection, lineage: LineageContext) -> None:
         super().__init__(connection, lineage)
         self.driver_connection = connection.connection.driver_connection
-        self.sql = {name: self._insert_sql(spec) for name, spec in self.specs.items()}
+        self.sql = {name: self._insert_sql(spec.table.name, spec) for name, spec in self.specs.items()}
+        #: tables in which a chunk met stored facts: their later chunks go through staging directly
+        self.conflicting: set[str] = set()
+        self.staged: set[str] = set()
         # enlarge only: a connection configured with a larger cache keeps it
         self._cache_size: int | None = self._pragma("cache_size")
         if self._cache_kib(self._cache_size) < SQLITE_LOAD_CACHE_KIB:
@@ -595,41 +614,78 @@ class SqliteFactLoader(FactLoader):
 
     def close(self) -> None:
         super().close()
+        # a connection too broken for these is being discarded with its error anyway, which must not
+        # be hidden behind this one
+        with contextlib.suppress(sqlite3.Error):
+            for name in self.staged:  # temporary tables outlive the transaction on a pooled connection
+                self.driver_connection.execute(f"DROP TABLE IF EXISTS temp.stage_{self.specs[name].table.name}")
+        self.staged.clear()
         if self._cache_size is not None:
             cache_size, self._cache_size = self._cache_size, None
-            # frees the pages above the old size; a connection too broken for a PRAGMA is being
-            # discarded with its error anyway, which must not be hidden behind this one
-            with contextlib.suppress(sqlite3.Error):
+            with contextlib.suppress(sqlite3.Error):  # frees the pages above the old size
                 self._pragma(f"cache_size = {int(cache_size)}")
 
     def _timestamp(self, value: dt.datetime) -> Any:
         return datetime_to_sqlite(value)
 
     def _write(self, name: str, rows: list[tuple[Any, ...]]) -> None:
+        spec = self.specs[name]
         cursor = self.driver_connection.cursor()
         try:
-            cursor.executemany(self.sql[name], rows)
+            if spec.identifier is None:
+                cursor.executemany(self.sql[name], rows)
+                return
+            if name not in self.conflicting:
+                cursor.execute("SAVEPOINT fact_chunk")
+                try:
+                    cursor.executemany(self.sql[name], rows)
+                except sqlite3.IntegrityError as exc:
+                    cursor.execute("ROLLBACK TO fact_chunk")
+                    cursor.execute("RELEASE fact_chunk")
+                    if exc.sqlite_errorname not in _SQLITE_KEY_CONFLICTS:
+                        raise
+                    self.conflicting.add(name)
+                else:
+                    cursor.execute("RELEASE fact_chunk")
+                    return
+            self._merge(cursor, spec, rows)
         finally:
             cursor.close()
 
-    @staticmethod
-    def _insert_sql(spec: _TableSpec) -> str:
-        columns = _row_columns(spec)
-        sql = (
-            f"INSERT INTO {spec.table.name} ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' for _ in columns)})"
-        )
-        if spec.identifier is None:
-            return sql
+    def _merge(self, cursor: sqlite3.Cursor, spec: _TableSpec, rows: list[tuple[Any, ...]]) -> None:
+        """Stage the chunk, note the facts other partitions observed, keep the earliest observation."""
+        stage = f"stage_{spec.table.name}"
+        if spec.name in self.staged:
+            cursor.execute(f"DELETE FROM temp.{stage}")
+        else:
+            cursor.execute(f"DROP TABLE IF EXISTS temp.{stage}")
+            # untyped columns (no affinity) keep each value as bound; the fact table's own column
+            # affinities then apply as they would to a direct insert (CREATE TABLE AS would give
+            # DATETIME and JSON columns NUMERIC affinity, which turns number-like text into numbers)
+            cursor.execute(f"CREATE TEMP TABLE {stage} ({', '.join(_row_columns(spec))})")
+            self.staged.add(spec.name)
+        cursor.executemany(self._insert_sql(f"temp.{stage}", spec), rows)
+        cursor.execute(_note_overlaps_sql(spec, f"temp.{stage}"))
         # Name both unique keys: the composite primary key (time, identifier) can be the first one
-        # SQLite finds violated, and an UPSERT only handles the conflicts it names.
+        # SQLite finds violated, and an UPSERT only handles the conflicts it names. Rows of one
+        # statement are upserted one by one, so duplicates inside the chunk resolve the same way.
+        columns = ", ".join(_row_columns(spec))
         assignments = _upsert_assignments(spec, "excluded")
         condition = _earlier_observation(spec, "excluded")
-        return (
-            f"{sql} ON CONFLICT ({spec.time_index}, {spec.identifier}) DO UPDATE SET {assignments} "
-            f"WHERE {condition} "
+        cursor.execute(
+            f"INSERT INTO {spec.table.name} ({columns}) SELECT {columns} FROM temp.{stage} WHERE true "
+            f"ON CONFLICT ({spec.time_index}, {spec.identifier}) DO UPDATE SET {assignments} WHERE {condition} "
             f"ON CONFLICT ({spec.identifier}) DO UPDATE SET {assignments} WHERE {condition}"
         )
+
+    @staticmethod
+    def _insert_sql(table: str, spec: _TableSpec) -> str:
+        columns = _row_columns(spec)
+        return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+
+
+#: A plain INSERT that met a stored fact (sqlite3's extended error names).
+_SQLITE_KEY_CONFLICTS = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
 
 
 def loader_for(connection: Connection, lineage: LineageContext) -> FactLoader:

@@ -177,6 +177,41 @@ class ExtractFile(Base):
     )
 
 
+class FactOverlap(Base):
+    """A fact that several partitions observed: one row per (table, identifier, observing partition).
+
+    A fact is stored once, by its earliest observation. When the partition that stores it publishes
+    again without it (its file was re-delivered without the fact), the other partitions noted here
+    still hold it in their extracts: they get a :class:`RepublishRequest` so the fact comes back
+    (see ``data_nodes.execution.publish_partition``). Written only when a load meets another
+    partition's stored facts, so a day that overlaps no other day costs nothing here.
+    """
+
+    __tablename__ = "fact_overlaps"
+
+    table_name: Mapped[str] = mapped_column(BytewiseString(32), primary_key=True)
+    identifier: Mapped[str] = mapped_column(BytewiseString(64), primary_key=True)
+    partition_key: Mapped[str] = mapped_column(BytewiseString(96), primary_key=True, index=True)
+
+
+class RepublishRequest(Base):
+    """A partition that must publish again: facts that only its extracts still hold are stored nowhere.
+
+    Written in the same transaction as the publish that stopped storing them, so it survives a
+    crash; the landing-zone sensor requests a run for it, the skip of unchanged extracts does not
+    apply to it, and its next publish removes it.
+    """
+
+    __tablename__ = "republish_requests"
+
+    partition_key: Mapped[str] = mapped_column(BytewiseString(96), primary_key=True)
+    source: Mapped[str] = mapped_column(BytewiseString(64))
+    business_date: Mapped[dt.date] = mapped_column(Date)
+    requested_by: Mapped[str] = mapped_column(BytewiseString(96))
+    facts: Mapped[int] = mapped_column(Integer)
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+
+
 class IngestReject(Base):
     """A record that could not be normalised, kept with its reason and raw text."""
 

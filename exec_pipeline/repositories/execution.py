@@ -11,15 +11,17 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Delete, Insert, Select, Update, delete, func, insert, select, text, update
+from sqlalchemy import Connection, Delete, Insert, Row, Select, Update, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from exec_pipeline.models.execution import (
     ExtractFile,
+    FactOverlap,
     IngestReject,
     OrderEventsTS,
     OrderManagerTable,
     OrdersTS,
+    RepublishRequest,
     TradesTS,
 )
 
@@ -117,6 +119,120 @@ def delete_partition_facts(connection: Connection, partition_key: str) -> None:
 
 def _delete_partition(model: Any, partition_key: str) -> Delete:
     return delete(model).where(model.partition_key == partition_key)
+
+
+# --- facts several partitions observed (models.execution.FactOverlap) -------------------------------
+
+#: Fact table -> its identifier column (the names ``fact_overlaps`` rows use).
+_IDENTIFIER_COLUMNS = {
+    model.__tablename__: column.key
+    for model, column in (
+        (OrdersTS, OrdersTS.order_identifier),
+        (OrderEventsTS, OrderEventsTS.event_identifier),
+        (TradesTS, TradesTS.trade_identifier),
+    )
+}
+
+
+def set_aside_overlaps(connection: Connection, partition_key: str) -> None:
+    """Move the partition's notes of shared facts into the temporary table ``previous_overlaps``
+    before its facts are replaced: its load notes again the facts it meets stored by others, and
+    :func:`settle_overlaps` compares the rest with what the partition stores afterwards."""
+    if connection.dialect.name == "postgresql":
+        temporary = "TEMPORARY TABLE previous_overlaps ON COMMIT DROP"
+    else:  # a pooled SQLite connection keeps temporary tables: one left by a crash goes first
+        temporary = "TEMP TABLE previous_overlaps"
+        connection.execute(text("DROP TABLE IF EXISTS temp.previous_overlaps"))
+    connection.execute(
+        text(f"CREATE {temporary} AS SELECT table_name, identifier FROM fact_overlaps WHERE partition_key = :key"),
+        {"key": partition_key},
+    )
+    connection.execute(delete(FactOverlap).where(FactOverlap.partition_key == partition_key))
+
+
+def settle_overlaps(connection: Connection, partition_key: str) -> dict[str, int]:
+    """After the partition's load: note again the shared facts it still stores, and return the
+    other partitions that observed shared facts now stored nowhere (partition key -> facts): only
+    their extracts still hold them."""
+    orphaned: dict[str, int] = {}
+    for table, identifier in _IDENTIFIER_COLUMNS.items():
+        stored_by_us = (
+            f"EXISTS (SELECT 1 FROM {table} f WHERE f.{identifier} = p.identifier AND f.partition_key = :key)"
+        )
+        connection.execute(
+            text(
+                "INSERT INTO fact_overlaps (table_name, identifier, partition_key) "
+                "SELECT p.table_name, p.identifier, CAST(:key AS VARCHAR(96)) FROM previous_overlaps p "
+                f"WHERE p.table_name = :table AND {stored_by_us} ON CONFLICT DO NOTHING"
+            ),
+            {"key": partition_key, "table": table},
+        )
+        rows = connection.execute(
+            text(
+                "SELECT o.partition_key, COUNT(DISTINCT o.identifier) FROM previous_overlaps p "
+                "JOIN fact_overlaps o ON o.table_name = p.table_name AND o.identifier = p.identifier "
+                "WHERE p.table_name = :table AND o.partition_key <> :key "
+                f"AND NOT EXISTS (SELECT 1 FROM {table} f WHERE f.{identifier} = p.identifier) "
+                "GROUP BY o.partition_key"
+            ),
+            {"key": partition_key, "table": table},
+        )
+        for other, facts in rows:
+            orphaned[other] = orphaned.get(other, 0) + facts
+    schema = "pg_temp" if connection.dialect.name == "postgresql" else "temp"
+    connection.execute(text(f"DROP TABLE {schema}.previous_overlaps"))
+    return orphaned
+
+
+def partitions_sharing_facts(connection: Connection, partition_key: str) -> set[str]:
+    """The other partitions noted as observing a fact this partition observed."""
+    theirs = FactOverlap.__table__.alias("theirs")
+    ours = FactOverlap.__table__.alias("ours")
+    query = (
+        select(theirs.c.partition_key)
+        .distinct()
+        .join(ours, (ours.c.table_name == theirs.c.table_name) & (ours.c.identifier == theirs.c.identifier))
+        .where(ours.c.partition_key == partition_key, theirs.c.partition_key != partition_key)
+    )
+    return set(connection.execute(query).scalars())
+
+
+def request_republish(
+    connection: Connection, partition_key: str, *, source: str, business_date: dt.date, requested_by: str,
+    facts: int, now: dt.datetime,
+) -> None:  # fmt: skip
+    connection.execute(delete(RepublishRequest).where(RepublishRequest.partition_key == partition_key))
+    connection.execute(
+        insert(RepublishRequest).values(
+            partition_key=partition_key, source=source, business_date=business_date, requested_by=requested_by,
+            facts=facts, requested_at=now,
+        )  # fmt: skip
+    )
+
+
+def clear_republish_request(connection: Connection, partition_key: str) -> None:
+    connection.execute(delete(RepublishRequest).where(RepublishRequest.partition_key == partition_key))
+
+
+def republish_requests(connection: Connection, partition_key: str | None = None) -> list[Row[Any]]:
+    """Pending requests (of one partition, or all), oldest first: rows with the request's columns."""
+    table = RepublishRequest.__table__
+    query = select(table).order_by(table.c.requested_at, table.c.partition_key)
+    if partition_key is not None:
+        query = query.where(table.c.partition_key == partition_key)
+    return list(connection.execute(query).all())
+
+
+def recount_extracts(connection: Connection, partition_key: str) -> None:
+    """Refresh the row counts of the partition's ingested extracts (another partition took rows over)."""
+    stored = count_partition_rows(connection, partition_key)
+    ids = connection.execute(
+        select(ExtractFile.id).where(ExtractFile.partition_key == partition_key, ExtractFile.status == "ingested")
+    ).scalars()
+    for extract_id in ids:
+        update_extract_counts(
+            connection, extract_id, {name: stored.get((name, extract_id), 0) for name in (*_FACT_MODELS, "rejects")}
+        )
 
 
 def supersede_extracts(connection: Connection, partition_key: str, keep: set[tuple[str, str]]) -> list[int]:

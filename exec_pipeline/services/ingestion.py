@@ -58,6 +58,8 @@ class IngestResult:
     skipped_unchanged: bool = False
     #: landing-zone entries refused while listing the partition (symbolic links)
     refused: list[str] = field(default_factory=list)
+    #: the partition that asked this one to publish again, when one did (see publish_partition)
+    republish_requested_by: str | None = None
 
     @property
     def unmapped_accounts(self) -> Counter[str]:
@@ -89,7 +91,8 @@ def ingest_partition(
     """Replace the partition's facts with what its extracts say now.
 
     Skips the publish (``skipped_unchanged``) when every extract's content hash and the reader
-    version match what the ledger holds as ingested for this partition, unless ``force``.
+    version match what the ledger holds as ingested for this partition, unless ``force`` or another
+    partition asked this one to publish again (``republish_requests``).
     Raises :class:`~exec_pipeline.readers.base.ExtractUnreadable` naming the file when one extract
     cannot be read at all (nothing is published; the ledger records the failure) and
     :class:`PartitionVanished` when a partition that was ingested has no extracts any more, and
@@ -120,6 +123,9 @@ def ingest_partition(
 
     with engine.connect() as connection:
         ingested = repo.ingested_extracts(connection, key)
+        requests = repo.republish_requests(connection, key)
+    if requests:
+        result.republish_requested_by = requests[0].requested_by
     current = {(r.uri, r.sha256, r.reader_version) for r in result.extracts}
     if not files:
         if ingested:
@@ -129,7 +135,7 @@ def ingest_partition(
                 "(restore the files, or delete the partition explicitly)"
             )
         return result
-    if not force and current == ingested:
+    if not force and current == ingested and not requests:
         result.skipped_unchanged = True
         return result
 

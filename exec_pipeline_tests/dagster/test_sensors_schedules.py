@@ -119,3 +119,39 @@ def test_sensors_and_schedule_run_by_default():
     assert landing_zone_sensor.default_status == dg.DefaultSensorStatus.RUNNING
     assert order_manager_intents_sensor.default_status == dg.DefaultSensorStatus.RUNNING
     assert previous_day_schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+def test_a_day_holding_facts_another_day_dropped_is_run_again(resources, landing_root):
+    # found in review: day 17's statement repeats day 16's order PB-1, which day 16 stores; day 16 is
+    # re-delivered without it. Day 17's extracts did not change, yet its run must bring PB-1 back.
+    write_extract(landing_root, "2026-11-16", "a.csv", order_rows("2026-11-16", "PB-1"))
+    write_extract(landing_root, "2026-11-17", "a.csv", order_rows("2026-11-16", "PB-1") + order_rows("2026-11-17", "PB-2"))
+
+    def run(request: dg.RunRequest) -> None:
+        assert dg.materialize([execution_facts], partition_key=request.partition_key, resources=resources,
+                              instance=instance, tags=request.tags).success
+
+    def pb1_fills() -> list[str]:
+        from exec_pipeline.data_nodes.execution import Trades
+
+        trades = Trades.read(engine=resources["warehouse"].engine())
+        return sorted(trades[trades["trade_remote_id"].str.startswith("PB-1")]["partition_key"])
+
+    with dg.instance_for_test() as instance:
+        first = tick(instance, resources)
+        for request in sorted(first.run_requests, key=lambda r: str(r.partition_key)):
+            run(request)
+        assert pb1_fills() == ["2026-11-16|acme", "2026-11-16|acme"]
+
+        write_extract(landing_root, "2026-11-16", "a.csv", order_rows("2026-11-16", "PB-3"))
+        corrected = tick(instance, resources, first.cursor)
+        assert partitions(corrected) == ["2026-11-16|acme"]
+        run(corrected.run_requests[0])
+        assert pb1_fills() == []  # stored nowhere until day 17 publishes again
+
+        again = tick(instance, resources, corrected.cursor)
+        assert partitions(again) == ["2026-11-17|acme"]
+        assert again.run_requests[0].tags["exec_pipeline/requested_by"] == "2026-11-16|acme"
+        run(again.run_requests[0])
+        assert pb1_fills() == ["2026-11-17|acme", "2026-11-17|acme"]
+        assert tick(instance, resources, again.cursor).run_requests == []

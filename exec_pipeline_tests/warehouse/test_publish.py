@@ -147,6 +147,57 @@ def test_a_fact_seen_by_two_partitions_is_stored_once_whatever_the_order(engine,
     assert fact_rows(engine) == forward
 
 
+def ledger_trades(engine, uri: str) -> int:
+    with engine.connect() as connection:
+        return connection.execute(select(ExtractFile.trades_count).where(ExtractFile.uri == uri)).scalar_one()
+
+
+def republish_requests(engine) -> list[tuple[str, str, int]]:
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(
+            text("SELECT partition_key, requested_by, facts FROM republish_requests ORDER BY partition_key")
+        )]  # fmt: skip
+
+
+@pytest.mark.parametrize("first", [DAY1, DAY2])
+def test_a_fact_only_another_partition_still_holds_comes_back_when_it_publishes_again(engine, first):
+    # found in review: day 1 stores order A, which day 2's overlapping statement repeats; day 1's file
+    # is then re-delivered without A. A must not vanish for good: day 2 still holds it.
+    extracts = {
+        DAY1: [extract("file:///l/d1.log", order_day(DAY1, "A"))],
+        DAY2: [extract("file:///l/d2.log", [*order_day(DAY1, "A"), *order_day(DAY2, "B", first_record=10)])],
+    }
+    second = DAY2 if first == DAY1 else DAY1
+    publish(engine, first, extracts[first])
+    publish(engine, second, extracts[second])
+    publish(engine, DAY1, extracts[DAY1])  # a plain re-run of the day storing A changes nothing
+    assert ledger_trades(engine, "file:///l/d2.log") == 2  # B's fills only: day 1 stores A's
+    assert republish_requests(engine) == []
+
+    corrected = publish(engine, DAY1, [extract("file:///l/d1-corrected.log", order_day(DAY1, "Z"))])
+
+    assert corrected.republish_requested == {"2026-01-06|fixgw": 6}  # A's order, 3 events, 2 fills
+    assert republish_requests(engine) == [("2026-01-06|fixgw", "2026-01-05|fixgw", 6)]
+    assert not any(Trades.read(engine=engine)["trade_identifier"].str.startswith("trd-A"))
+
+    publish(engine, DAY2, extracts[DAY2])  # what the sensor's run for the request does
+
+    trades = Trades.read(engine=engine)
+    owners = dict(zip(trades["trade_identifier"], trades["partition_key"], strict=True))
+    assert owners["trd-A-1"] == owners["trd-A-2"] == "2026-01-06|fixgw"
+    assert republish_requests(engine) == []
+    assert ledger_trades(engine, "file:///l/d2.log") == 4
+
+
+def test_a_fact_nobody_else_observed_goes_with_its_partition(engine):
+    publish(engine, DAY1, [extract("file:///l/d1.log", order_day(DAY1, "A"))])
+    publish(engine, DAY2, [extract("file:///l/d2.log", order_day(DAY2, "B"))])
+    summary = publish(engine, DAY1, [extract("file:///l/d1.log", order_day(DAY1, "Z"))])
+    assert summary.republish_requested == {}
+    assert republish_requests(engine) == []
+    assert sorted(Trades.read(engine=engine)["trade_identifier"]) == ["trd-B-1", "trd-B-2", "trd-Z-1", "trd-Z-2"]
+
+
 def test_the_same_file_under_two_names_is_stored_once(engine):
     records = order_day(DAY1, "A")
     summary = publish(engine, DAY1, [extract("file:///l/a.log", records), extract("file:///l/a-copy.log", records)])

@@ -240,6 +240,13 @@ def _log_result(context: dg.AssetExecutionContext, result: IngestResult) -> None
             f"{result.partition_key}: {len(summary.extracts)} extracts, read {summary.records_read}, "
             f"stored {summary.rows_stored}"
         )
+        if result.republish_requested_by:
+            context.log.info(f"{result.partition_key}: published again as {result.republish_requested_by} asked")
+        for other, facts in summary.republish_requested.items():
+            context.log.warning(
+                f"{result.partition_key} no longer stores {facts} facts that {other} also observed: {other} is "
+                "asked to publish again (the landing-zone sensor requests its run)"
+            )
     for uri in result.refused:
         context.log.warning(f"{result.partition_key}: refused {uri} (a symbolic link could leave the landing root)")
     for name, count in result.unmapped_accounts.items():
@@ -332,6 +339,8 @@ def _partition_read(result: IngestResult) -> dict[str, Any]:
         "unmapped_assets": dg.MetadataValue.json(dict(result.unmapped_assets)),
         "reader_stats": dg.MetadataValue.json(dict(result.reader_stats)),
         "refused_entries": dg.MetadataValue.json(list(result.refused)),
+        "republish_requested_by": result.republish_requested_by or "",
+        "republish_requested": dg.MetadataValue.json(result.summary.republish_requested if result.summary else {}),
     }
 
 

@@ -31,7 +31,10 @@ def _digest(items: set[tuple[str, str, str | None]]) -> str:
     target=list(FACT_KEYS.values()),
     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Requests one run per partition whose extracts are new or changed (settled, by content hash).",
+    description=(
+        "Requests one run per partition whose extracts are new or changed (settled, by content hash), "
+        "or that another partition asked to publish again."
+    ),
 )
 def landing_zone_sensor(
     context: dg.SensorEvaluationContext, warehouse: WarehouseResource, landing: LandingZoneResource
@@ -71,6 +74,7 @@ def landing_zone_sensor(
                     tags={"exec_pipeline/trigger": "landing_zone_sensor", "exec_pipeline/extracts": str(len(delivery.files))},
                 )
             )
+        requests.extend(_republish_requests(connection, {r.partition_key for r in requests}, outside))
     for key in outside:
         context.log.warning(f"extracts for {key} are outside the partitions (before start_date or in the future)")
     if scan.waiting:
@@ -85,6 +89,27 @@ def landing_zone_sensor(
         cursor=scan.cursor.to_json(),
         skip_reason=None if requests else summary,
     )
+
+
+def _republish_requests(connection, requested: set[str | None], outside: list[str]) -> list[dg.RunRequest]:
+    """Runs for partitions asked to publish again (facts only their extracts still hold; see
+    ``data_nodes.execution.publish_partition``); one run per request (the run key names it)."""
+    runs = []
+    for request in repo.republish_requests(connection)[:MAX_RUNS_PER_TICK]:
+        key = partition_key_for(request.source, request.business_date)
+        if not PARTITIONS.has_partition_key(key):
+            outside.append(str(key))
+            continue
+        if key in requested:
+            continue  # already in this tick's runs (its extracts changed too)
+        runs.append(
+            dg.RunRequest(
+                partition_key=key,
+                run_key=f"{key}:republish:{request.requested_at.isoformat()}",
+                tags={"exec_pipeline/trigger": "republish_request", "exec_pipeline/requested_by": request.requested_by},
+            )
+        )
+    return runs
 
 
 @dg.sensor(

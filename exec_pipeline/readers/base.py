@@ -41,8 +41,15 @@ CODE_WIDTH = OrdersTS.__table__.c.order_type.type.length
 CURRENCY_WIDTH = OrdersTS.__table__.c.currency.type.length
 VENUE_WIDTH = TradesTS.__table__.c.venue.type.length
 
-#: Values brokers use for "no value".
+#: Values brokers use for "no value": for numbers, times, codes and free text.
 MISSING = frozenset({"", "N/A", "n/a", "NA", "null", "NULL", "None", "-"})
+
+#: "No value" in identifier fields (symbol, instrument id, account, order/trade/exec ids): only the
+#: markers that are never a real identifier: empty (cells are stripped first, so whitespace-only
+#: too), a lone ``-``, and the programming-language spellings of nothing (``null``, ``NULL``,
+#: ``None``). The human abbreviations ``NA``, ``N/A``, ``n/a`` are real identifiers there (``NA``
+#: is National Bank of Canada on the TSX) and are kept. A subset of :data:`MISSING`.
+MISSING_ID = frozenset({"", "-", "null", "NULL", "None"})
 
 
 class ExtractUnreadable(ValueError):
@@ -131,9 +138,11 @@ class ReaderContext:
     def identifier(self, kind: str, *parts: object) -> str:
         return self.identifier_for(kind)(*parts)
 
-    def account(self, broker_account: str | None) -> str | None:
-        """The account identifier for a broker account (mapped, else ``<source>:<broker value>``)."""
-        if broker_account is None or broker_account in MISSING:
+    def account(self, broker_account: str | None, *, missing: frozenset[str] = MISSING) -> str | None:
+        """The account identifier for a broker account (mapped, else ``<source>:<broker value>``);
+        the default account for ``None`` and the values of ``missing`` (a reader that reads accounts
+        as identifiers passes :data:`MISSING_ID`)."""
+        if broker_account is None or broker_account in missing:
             return self.config.default_account
         mapped = self.config.accounts.get(broker_account)
         if mapped is not None:
@@ -171,6 +180,11 @@ class ReaderContext:
 
 def is_missing(value: str | None) -> bool:
     return value is None or value.strip() in MISSING
+
+
+def is_missing_id(value: str | None) -> bool:
+    """``is_missing`` for identifier fields (:data:`MISSING_ID`): ``"NA"`` is an identifier."""
+    return value is None or value.strip() in MISSING_ID
 
 
 def parse_decimal(value: str | None, field: str, *, required: bool = False) -> Decimal | None:

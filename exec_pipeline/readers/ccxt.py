@@ -20,6 +20,12 @@ floats, and ``json.dumps`` writes their shortest round-trip text, so ``0.1`` sta
 integers are accepted too. ``NaN``/``Infinity`` are kept as text in the raw record and rejected
 where a number is needed.
 
+Text is stripped. ``null`` and the "no value" markers (:data:`~exec_pipeline.readers.base.MISSING`:
+``""``, ``"N/A"``, ``"null"``, ``"-"`` ...) mean no value, except in ``id``, ``order``,
+``symbol``, ``clientOrderId`` and ``account``, where only
+:data:`~exec_pipeline.readers.base.MISSING_ID` (``""``, ``"-"``, ``"null"``, ``"None"``) does: an
+id or symbol ``"NA"`` is read as written.
+
 Record numbers are the 1-based positions of the records in the file, in document order (all
 elements of the first top-level list, then those of the second; a list given twice, e.g. two
 ``"trades"`` keys, is read both times, and a later ``"trades": null`` does not undo an earlier
@@ -101,10 +107,11 @@ sequences per symbol), so the unified symbol is part of every identifier:
 - order: ``context.identifier("order", symbol, id)``; a trade's order:
   ``context.identifier("order", symbol, order)``;
 - trade: ``context.identifier("trade", symbol, id)``;
-- event: ``context.identifier("event", symbol, id, status, filled, lastTradeTimestamp)`` with
-  ``filled`` and ``lastTradeTimestamp`` written canonically (``4.0`` and ``4`` are the same): the
-  same snapshot read again (another file, another day) is the same event, a snapshot with more
-  filled or another status is a new one.
+- event: ``context.identifier("event", symbol, id, status, filled, lastTradeTimestamp, amount,
+  remaining)`` with the numbers written canonically (``4.0`` and ``4`` are the same): the same
+  snapshot read again (another file, another day) is the same event; a snapshot with more filled,
+  another status, or another amount or remaining (an order amended in place, as Bybit and OKX
+  amend: same id, new size) is a new one. An amendment of the price alone is not.
 
 Within one file an order's first snapshot gives its OrdersTS row; a snapshot or a trade seen
 twice is kept once (``stats["duplicate_order_snapshot"]``, ``stats["duplicate_trade"]``).
@@ -146,6 +153,7 @@ from exec_pipeline.readers.base import (
     CURRENCY_WIDTH,
     ID_WIDTH,
     MISSING,
+    MISSING_ID,
     UTC,
     VENUE_WIDTH,
     ExtractUnreadable,
@@ -156,7 +164,9 @@ from exec_pipeline.readers.base import (
 
 NAME = "ccxt"
 #: 1.1.0: streamed; a list given twice is read both times, a file-level key given twice is refused
-VERSION = "1.1.0"
+#: 1.2.0: event identifiers include amount and remaining (an amended order's snapshot is kept);
+#: ids, symbols and accounts spelled NA / N/A / n/a are identifiers, not "no value"
+VERSION = "1.2.0"
 
 Record = OrderRecord | OrderEventRecord | TradeRecord | RejectRecord
 
@@ -419,8 +429,8 @@ class _Reader:
     def _order(self, number: int, rec: dict[str, Any]) -> list[Record]:
         """The records of one order (a list: a bad value rejects the whole record)."""
         context = self.context
-        order_id = _text(rec, "id", ID_WIDTH, required=True)
-        symbol = _text(rec, "symbol", ID_WIDTH, required=True)
+        order_id = _text(rec, "id", ID_WIDTH, required=True, missing=MISSING_ID)
+        symbol = _text(rec, "symbol", ID_WIDTH, required=True, missing=MISSING_ID)
         side = _side(rec)
         amount = _number(rec, "amount", required=True)
         assert amount is not None  # required
@@ -438,7 +448,7 @@ class _Reader:
         last_update = _millis(rec, "lastUpdateTimestamp")
         order_type = _text(rec, "type", CODE_WIDTH)
         time_in_force = _text(rec, "timeInForce", CODE_WIDTH)
-        client_order_id = _text(rec, "clientOrderId", ID_WIDTH)
+        client_order_id = _text(rec, "clientOrderId", ID_WIDTH, missing=MISSING_ID)
         account = self._account(rec)
         asset = _asset(context, symbol)
         raw_status = rec.get("status")
@@ -496,6 +506,9 @@ class _Reader:
             status,
             None if filled is None else _canonical(filled),
             None if last_trade is None else _canonical(last_trade),
+            # an order amended in place keeps its id, status and filled: its new size is a new state
+            _canonical(amount),
+            None if remaining is None else _canonical(remaining),
         )
         if event_identifier in self.seen_events:
             self.stats["duplicate_order_snapshot"] += 1
@@ -529,8 +542,8 @@ class _Reader:
 
     def _trade(self, number: int, rec: dict[str, Any]) -> list[Record]:
         context = self.context
-        trade_id = _text(rec, "id", ID_WIDTH, required=True)
-        symbol = _text(rec, "symbol", ID_WIDTH, required=True)
+        trade_id = _text(rec, "id", ID_WIDTH, required=True, missing=MISSING_ID)
+        symbol = _text(rec, "symbol", ID_WIDTH, required=True, missing=MISSING_ID)
         side = _side(rec)
         amount = _number(rec, "amount", required=True)
         assert amount is not None  # required
@@ -539,7 +552,7 @@ class _Reader:
         trade_time = _time(rec)
         price = _number(rec, "price")
         cost = _number(rec, "cost")
-        order_id = _text(rec, "order", ID_WIDTH)
+        order_id = _text(rec, "order", ID_WIDTH, missing=MISSING_ID)
         commission, fee_currency = self._fee(rec)
         liquidity = rec.get("takerOrMaker")
         venue = (_text(rec, "exchange", VENUE_WIDTH) if "exchange" in rec else None) or self._file_venue()
@@ -608,10 +621,10 @@ class _Reader:
 
     def _account(self, rec: dict[str, Any]) -> str | None:
         """The record's ``account``, else the file's, else the source's default account."""
-        broker_account = _text(rec, "account", ID_WIDTH) if "account" in rec else None
+        broker_account = _text(rec, "account", ID_WIDTH, missing=MISSING_ID) if "account" in rec else None
         if broker_account is None and self.file_account is not None:
-            broker_account = _text({"account": self.file_account}, "account", ID_WIDTH)
-        return self.context.account(broker_account)
+            broker_account = _text({"account": self.file_account}, "account", ID_WIDTH, missing=MISSING_ID)
+        return self.context.account(broker_account, missing=MISSING_ID)
 
     def _file_venue(self) -> str | None:
         if self.file_venue is None:
@@ -623,13 +636,21 @@ class _Reader:
 
 
 def _text(
-    rec: dict[str, Any], key: str, max_length: int, *, required: bool = False, field: str | None = None
+    rec: dict[str, Any],
+    key: str,
+    max_length: int,
+    *,
+    required: bool = False,
+    field: str | None = None,
+    missing: frozenset[str] = MISSING,
 ) -> str | None:
+    """The key's text (stripped; a JSON integer as its digits); ``None`` for null and ``missing``
+    (:data:`~exec_pipeline.readers.base.MISSING_ID` for ids, symbols and accounts: ``"NA"`` is one)."""
     value = rec.get(key)
     name = field or key
     if isinstance(value, str):
         value = value.strip()
-        if value in MISSING:
+        if value in missing:
             value = None
     elif isinstance(value, int) and not isinstance(value, bool):
         value = str(value)  # numeric ids written as JSON numbers

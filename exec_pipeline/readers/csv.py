@@ -7,7 +7,13 @@ fill, or an order event (new, canceled, ...). Columns are found by their header;
 ``options.columns`` in the catalogue maps each *canonical field* below to the broker's header
 (by default a field's header is its own name; headers match exactly, else ignoring case).
 Unknown columns are ignored (but kept in the raw record). Every value is stripped; ``""``,
-``N/A``, ``null``, ``-`` ... (:data:`~exec_pipeline.readers.base.MISSING`) mean "no value".
+``N/A``, ``null``, ``-`` ... (:data:`~exec_pipeline.readers.base.MISSING`) mean "no value",
+except in the instrument columns (``symbol``, ``security_id``), where only ``""``, ``-``,
+``null``, ``NULL`` and ``None`` (:data:`~exec_pipeline.readers.base.MISSING_ID`) do: ``NA``,
+``N/A`` and ``n/a`` are read there as written (``NA`` is a TSX ticker), counted in
+``stats["identifiers_like_missing"]``. In account and id columns ``NA`` still means no value: a
+file written by R says ``NA`` for an empty cell, and reading it as an id would merge unrelated
+rows into one order or trade.
 
 ========================  =======================================================================
 canonical field           meaning
@@ -68,10 +74,17 @@ Options (``options:`` of the source in the catalogue, validated by :class:`Optio
 ``columns`` (above), ``delimiter`` (``","``), ``quotechar`` (``'"'``), ``encoding``
 (``utf-8``; a UTF-8 BOM is skipped), ``skip_lines`` (lines before the header, 0),
 ``time_format`` (``None`` = ISO-8601; ``epoch_s`` / ``epoch_ms`` / ``epoch_us`` / ``epoch_ns``;
-or a ``strptime`` format), ``decimal_comma`` (``1234,5``), ``thousands_separator`` (removed
-from numbers), ``side_values`` / ``exec_type_values`` / ``status_values`` (broker word ->
-canonical value, added to the defaults), ``venue`` (default venue), ``ids_per_symbol`` (the
-broker numbers orders and trades per instrument: identifiers include the symbol).
+or a ``strptime`` format), ``decimal_comma`` (``1234,5``), ``thousands_separator`` (between
+groups of 3 digits: ``1.234,5``, ``1,234.5``), ``side_values`` / ``exec_type_values`` /
+``status_values`` (broker word -> canonical value, added to the defaults), ``venue`` (default
+venue), ``ids_per_symbol`` (the broker numbers orders and trades per instrument: identifiers
+include the symbol).
+
+With ``decimal_comma`` or ``thousands_separator``, a number holding ``,``, ``.`` or the
+separator must be well formed: digits, or 1-3 digits then groups of separator + 3 digits, then
+the decimal mark and digits (``-2.500,5``, ``0,5``). Anything else is rejected, quoting the cell
+as written: ``1,5`` with a ``,`` separator (not 15), ``1.234`` with ``decimal_comma`` unless
+``thousands_separator`` is ``.`` (not 1.234), two decimal marks.
 
 Times without a zone are wall-clock times in the source's ``timezone``; all times are returned
 in UTC with microseconds (finer digits are truncated).
@@ -113,8 +126,11 @@ Rows and tables
   leaves or cum + order quantity tell, else None; new, pending_new, canceled, pending_cancel,
   pending_replace, rejected, expired, done_for_day, suspended: the same status; others: None).
   ``cum_quantity``, ``leaves_quantity``, ``avg_price``, ``reason`` from their columns.
-- **OrdersTS**: the first row of each ``order_id`` in the file that has a side (once per order
-  per file): ``order_time`` (else the row's time), ``order_quantity``, ``order_type``, prices...
+- **OrdersTS** (once per ``order_id`` per file): the order's first observation, its first row:
+  ``record_number``, ``order_time`` (else that row's time), ``order_quantity``, ``order_type``,
+  prices... A field the first row lacks comes from the next rows, up to the first row with a
+  side (``side``, or a signed ``quantity``), which gives the side; the row is emitted with that
+  row's records. An order with no side on any row has no OrdersTS row.
 
 ``venue_metadata`` / ``event_metadata`` hold the row as ``{header: raw text}``.
 
@@ -122,7 +138,8 @@ Identifiers (``S`` = the symbol when ``ids_per_symbol``, else nothing):
 
 - order: ``("order", S, order_id)``;
 - trade: ``("trade", S, trade_id)``; a bust/correction refers to ``("trade", S, ref_trade_id)``;
-  a bust/correction without its own id: ``("trade", S, kind, ref_trade_id, quantity, price)``;
+  a bust/correction without its own id (no ``trade_id``, or the ``trade_id`` of the fill it
+  refers to, as some brokers repeat it): ``("trade", S, kind, ref_trade_id, quantity, price)``;
   a fill without ``trade_id``: ``("trade", S, "row", account, symbol, order_id, time, side,
   quantity, price, n)`` where ``n`` counts identical fills before it in the file (so a re-sent
   file gives the same ids; counted in ``stats["derived_trade_id"]``);
@@ -137,7 +154,8 @@ Bad input: undecodable bytes (wrong ``encoding``), no header, or missing require
 Blank lines are skipped.
 
 ``context.stats`` keys: ``rows``, ``blank_lines``, ``derived_trade_id``, ``order_without_side``
-(an order's row had no side, so its OrdersTS row waits for a row with one),
+(rows of an order not yet given a side, so its OrdersTS row waits for a row with one),
+``identifiers_like_missing`` (identifier cells ``NA``, ``N/A``, ``n/a`` read as identifiers),
 ``unknown_liquidity``, ``rejects`` (by the context).
 """
 
@@ -148,6 +166,7 @@ import csv as _csv  # the standard library's csv (absolute import; this module i
 import datetime as dt
 import io
 import itertools
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal, InvalidOperation
@@ -167,6 +186,7 @@ from exec_pipeline.readers.base import (
     CURRENCY_WIDTH,
     ID_WIDTH,
     MISSING,
+    MISSING_ID,
     UTC,
     VENUE_WIDTH,
     ExtractUnreadable,
@@ -175,7 +195,9 @@ from exec_pipeline.readers.base import (
 )
 
 NAME = "csv"
-VERSION = "1.0.0"
+#: 1.1.0: a bust/correction repeating its fill's trade_id gets its own identifier; numbers with
+#: badly placed separators are rejected; NA / N/A are symbols; OrdersTS is the order's first row
+VERSION = "1.1.0"
 
 Record = OrderRecord | OrderEventRecord | TradeRecord | RejectRecord
 
@@ -499,6 +521,9 @@ class _Reader:
         self.identifier = context.identifier
         self.order_identifiers: dict[str, str] = {}  # order_id -> identifier (orders repeat over rows)
         self.seen_orders: set[str] = set()
+        #: order identifier -> its OrdersTS fields from its rows so far, while none had a side
+        self.waiting_orders: dict[str, list[Any]] = {}
+        self.sides_possible = True  # the header has a side or a quantity column
         self.derived: Counter[tuple[Any, ...]] = Counter()
         self.header_of: dict[str, str] = {}
         self.number = self._number_parser()
@@ -510,15 +535,51 @@ class _Reader:
         self.header: list[str] = []
 
     def _number_parser(self) -> Callable[[str, str], Decimal | None]:
-        """A function (stripped cell, field) -> exact decimal or ``None`` for missing values."""
+        """A function (stripped cell, field) -> exact decimal or ``None`` for missing values.
+
+        With ``decimal_comma`` or a ``thousands_separator`` a number holding a separator must be
+        well formed: an optional sign, digits, or 1-3 digits then groups of ``thousands_separator``
+        + 3 digits; then the decimal mark and digits; then an exponent (``1.234,5``, ``-2.500``,
+        ``0,5``, ``1,5E3``). Anything else (``1,5`` with a ``,`` thousands separator, ``1.234``
+        when ``,`` is the decimal mark and ``.`` is not the thousands separator, two decimal
+        marks) is rejected, quoting the cell as written."""
         thousands = self.options.thousands_separator
         decimal_comma = self.options.decimal_comma
         plain = thousands is None and not decimal_comma
+        mark = "," if decimal_comma else "."
+        # the characters that make a cell need checking: both marks and the separator
+        special = frozenset({",", ".", *(thousands or "")})
+        other = "." if decimal_comma else ","  # the mark that is not the decimal mark
+        grouped = rf"[0-9]{{1,3}}(?:{re.escape(thousands)}[0-9]{{3}})+|" if thousands is not None else ""
+        well_formed = re.compile(
+            rf"[+-]?(?:(?:{grouped}[0-9]+)(?:{re.escape(mark)}[0-9]*)?|{re.escape(mark)}[0-9]+)(?:[eE][+-]?[0-9]+)?"
+        ).fullmatch
+
+        def malformed(text: str) -> str:
+            """Why a cell with separators is not a number in this source's notation."""
+            if decimal_comma and "." in text and thousands != ".":
+                return "the decimal mark is ',' (decimal_comma) and '.' is not the thousands_separator"
+            if thousands is not None and thousands in text:
+                return f"{thousands!r} (thousands_separator) must separate groups of 3 digits before the decimal mark"
+            if text.count(mark) > 1:
+                return f"{mark!r} (the decimal mark) appears more than once"
+            for character in text:
+                if character in special and character not in (mark, thousands):
+                    return f"{character!r} is neither the decimal mark nor the thousands_separator"
+            return "the digits, sign and marks are not in order"
 
         def number(text: str, field: str) -> Decimal | None:
             if text in MISSING:
                 return None
-            if not plain:
+            written = text
+            if not plain and not special.isdisjoint(text):
+                # one decimal mark alone needs no pattern: Decimal checks the rest
+                if (
+                    (thousands is not None and thousands in text) or other in text or text.count(mark) > 1
+                ) and well_formed(text) is None:
+                    raise RecordError(
+                        self.header_of[field], f"{written!r} is not a number: {malformed(text)} ({field})"
+                    )
                 if thousands is not None:
                     text = text.replace(thousands, "")
                 if decimal_comma:
@@ -526,9 +587,9 @@ class _Reader:
             try:
                 value = Decimal(text)
             except InvalidOperation:
-                raise RecordError(self.header_of[field], f"{text!r} is not a number ({field})") from None
+                raise RecordError(self.header_of[field], f"{written!r} is not a number ({field})") from None
             if not value.is_finite() or (value and not -_MAX_EXPONENT <= value.adjusted() <= _MAX_EXPONENT):
-                raise RecordError(self.header_of[field], f"{text!r} is not a finite number in range ({field})")
+                raise RecordError(self.header_of[field], f"{written!r} is not a finite number in range ({field})")
             return value
 
         return number
@@ -546,6 +607,19 @@ class _Reader:
         """A stripped cell as text; ``None`` for missing values; too long for the warehouse: an error."""
         if value in MISSING:
             return None
+        if len(value) > max_length:
+            raise RecordError(
+                self.header_of[field], f"is {len(value)} characters long, more than {max_length} ({field})"
+            )
+        return value
+
+    def ident(self, value: str, field: str, max_length: int) -> str | None:
+        """:meth:`text` of an instrument cell (symbol, security id): only
+        :data:`~exec_pipeline.readers.base.MISSING_ID` is "no value", so ``NA`` is a ticker."""
+        if value in MISSING_ID:
+            return None
+        if value in MISSING:  # NA, N/A, n/a: kept, but counted (a file writing NA for "no value" shows)
+            self.context.stats["identifiers_like_missing"] += 1
         if len(value) > max_length:
             raise RecordError(
                 self.header_of[field], f"is {len(value)} characters long, more than {max_length} ({field})"
@@ -580,6 +654,7 @@ class _Reader:
         self.header_of = columns.header
         # an absent column reads index -1: the "" appended to every row
         self.slots = tuple(columns.index[field] for field in CANONICAL_FIELDS)
+        self.sides_possible = columns.index["side"] >= 0 or columns.index["quantity"] >= 0
         width = len(header)
         stats = context.stats
         previous = reader.line_num
@@ -624,6 +699,7 @@ class _Reader:
         header_of = self.header_of
         number_of = self.number
         text_of = self.text
+        ident = self.ident
         identifier = self.identifier
         metadata = dict(zip(self.header, row))
         row.append("")  # what absent columns (index -1) read
@@ -640,7 +716,7 @@ class _Reader:
         if when_text in MISSING:
             raise RecordError(header_of["trade_time"], "is required but missing (trade_time)")
         when = self.parse_time(when_text, header_of["trade_time"])
-        symbol = text_of(row[i_symbol].strip(), "symbol", ID_WIDTH)
+        symbol = ident(row[i_symbol].strip(), "symbol", ID_WIDTH)
         if symbol is None:
             raise RecordError(header_of["symbol"], "is required but missing (symbol)")
         kind = "fill"
@@ -674,12 +750,12 @@ class _Reader:
                 side = 1  # signed quantities: positive is a buy
 
         scope: tuple[str, ...] = (symbol,) if self.options.ids_per_symbol else ()
-        account_text = text_of(row[i_account].strip(), "account", ID_WIDTH)
+        account_text = self.text(row[i_account].strip(), "account", ID_WIDTH)
         account = context.account(account_text)
-        asset = context.asset(symbol, text_of(row[i_security_id].strip(), "security_id", ID_WIDTH))
+        asset = context.asset(symbol, ident(row[i_security_id].strip(), "security_id", ID_WIDTH))
         if len(asset) > ID_WIDTH:
             raise RecordError(header_of["symbol"], f"makes an asset identifier longer than {ID_WIDTH} characters")
-        order_id = text_of(row[i_order_id].strip(), "order_id", ID_WIDTH)
+        order_id = self.text(row[i_order_id].strip(), "order_id", ID_WIDTH)
         currency = text_of(row[i_currency].strip(), "currency", CURRENCY_WIDTH)
 
         # --- the trade
@@ -695,16 +771,18 @@ class _Reader:
             price = number_of(row[i_price].strip(), "price")
             if price is None and kind != "bust":
                 raise RecordError(header_of["price"], f"is required on a {kind} row (price)")
-            trade_id = text_of(row[i_trade_id].strip(), "trade_id", ID_WIDTH)
+            trade_id = self.text(row[i_trade_id].strip(), "trade_id", ID_WIDTH)
             ref_trade_identifier: str | None = None
             if kind != "fill":
-                ref = text_of(row[i_ref_trade_id].strip(), "ref_trade_id", ID_WIDTH)
+                ref = self.text(row[i_ref_trade_id].strip(), "ref_trade_id", ID_WIDTH)
                 if ref is None:
                     raise RecordError(header_of["ref_trade_id"], f"is required on a {kind} row (ref_trade_id)")
                 ref_trade_identifier = identifier("trade", *scope, ref)
-                if trade_id is None:
+                if trade_id is None or trade_id == ref:
+                    # no id of its own (a broker may repeat the fill's id on its bust): the fill's
+                    # identifier would make the bust a duplicate of the fill, dropped on publish
                     trade_identifier = identifier("trade", *scope, kind, ref, _canonical(quantity), _canonical(price))
-            if trade_id is not None:
+            if trade_identifier is None and trade_id is not None:
                 trade_identifier = identifier("trade", *scope, trade_id)
             elif trade_identifier is None:
                 # no broker id: the fill's own content, and how many identical fills came before it
@@ -755,39 +833,60 @@ class _Reader:
             if trade is None:
                 raise RecordError(header_of["order_id"], f"is required on a {kind} row (order_id)")
             return [trade]
-        out: list[Record] = []  # order, event, trade: the order in which they happened
         order_identifier = self.order_identifier(scope, order_id)
         order_quantity = number_of(row[i_order_quantity].strip(), "order_quantity")
+        order: OrderRecord | None = None
+        waiting: list[Any] | None = None  # the order's first-row fields while no row gave its side
         if order_identifier not in self.seen_orders:
+            # the OrdersTS row is the order's first observation: the fields of its first row (those
+            # it lacks from the next rows), and the side of the first row that has one
+            order_time_text = row[i_order_time].strip()
+            fields: list[Any] = [
+                number,
+                when,
+                None if order_time_text in MISSING else self.parse_time(order_time_text, header_of["order_time"]),
+                asset,
+                None if account_text is None else account,
+                self.text(row[i_client_order_id].strip(), "client_order_id", ID_WIDTH),
+                self.text(row[i_orig_client_order_id].strip(), "orig_client_order_id", ID_WIDTH),
+                text_of(row[i_order_type].strip(), "order_type", CODE_WIDTH),
+                text_of(row[i_time_in_force].strip(), "time_in_force", CODE_WIDTH),
+                order_quantity,
+                number_of(row[i_limit_price].strip(), "limit_price"),
+                number_of(row[i_stop_price].strip(), "stop_price"),
+                currency,
+                metadata,
+            ]
+            earlier = self.waiting_orders.get(order_identifier)
+            if earlier is not None:
+                fields = [value if value is not None else later for value, later in zip(earlier, fields, strict=True)]
             if side is None:
-                context.stats["order_without_side"] += 1
+                waiting = fields
             else:
-                self.seen_orders.add(order_identifier)
-                order_time_text = row[i_order_time].strip()
-                client_order_id = text_of(row[i_client_order_id].strip(), "client_order_id", ID_WIDTH)
-                out.append(
-                    OrderRecord(
-                        number,
-                        when
-                        if order_time_text in MISSING
-                        else self.parse_time(order_time_text, header_of["order_time"]),
-                        order_identifier,
-                        asset,
-                        side,
-                        account,
-                        context.manager(client_order_id),
-                        order_id,
-                        client_order_id,
-                        text_of(row[i_orig_client_order_id].strip(), "orig_client_order_id", ID_WIDTH),
-                        text_of(row[i_order_type].strip(), "order_type", CODE_WIDTH),
-                        text_of(row[i_time_in_force].strip(), "time_in_force", CODE_WIDTH),
-                        order_quantity,
-                        number_of(row[i_limit_price].strip(), "limit_price"),
-                        number_of(row[i_stop_price].strip(), "stop_price"),
-                        currency,
-                        None,
-                        metadata,
-                    )
+                (
+                    first_number, first_time, order_time, order_asset, order_account, client_order_id,
+                    orig_client_order_id, order_type, time_in_force, first_quantity, limit_price, stop_price,
+                    order_currency, order_metadata,
+                ) = fields  # fmt: skip
+                order = OrderRecord(
+                    first_number,
+                    first_time if order_time is None else order_time,
+                    order_identifier,
+                    order_asset,
+                    side,
+                    account if order_account is None else order_account,
+                    context.manager(client_order_id),
+                    order_id,
+                    client_order_id,
+                    orig_client_order_id,
+                    order_type,
+                    time_in_force,
+                    first_quantity,
+                    limit_price,
+                    stop_price,
+                    order_currency,
+                    None,
+                    order_metadata,
                 )
         cum = number_of(row[i_cum_quantity].strip(), "cum_quantity")
         leaves = number_of(row[i_leaves_quantity].strip(), "leaves_quantity")
@@ -808,7 +907,7 @@ class _Reader:
             event_type = kind
             if status is None:
                 status = _IMPLIED_STATUS.get(kind)
-        exec_id = text_of(row[i_exec_id].strip(), "exec_id", ID_WIDTH)
+        exec_id = self.text(row[i_exec_id].strip(), "exec_id", ID_WIDTH)
         if exec_id is not None:
             event_identifier = identifier("event", *scope, exec_id)
         elif trade_identifier is not None:
@@ -824,23 +923,32 @@ class _Reader:
                 when.isoformat(),
             )
         reason = row[i_reason].strip()
-        out.append(
-            OrderEventRecord(
-                number,
-                when,
-                event_identifier,
-                order_identifier,
-                asset,
-                event_type,
-                account,
-                status,
-                cum,
-                leaves,
-                number_of(row[i_avg_price].strip(), "avg_price"),
-                None if reason in MISSING else reason,
-                metadata,
-            )
+        event = OrderEventRecord(
+            number,
+            when,
+            event_identifier,
+            order_identifier,
+            asset,
+            event_type,
+            account,
+            status,
+            cum,
+            leaves,
+            number_of(row[i_avg_price].strip(), "avg_price"),
+            None if reason in MISSING else reason,
+            metadata,
         )
+        # the row is accepted (nothing below raises): only now remember the order
+        out: list[Record] = []  # order, event, trade: the order in which they happened
+        if order is not None:
+            self.seen_orders.add(order_identifier)
+            self.waiting_orders.pop(order_identifier, None)
+            out.append(order)
+        elif waiting is not None:
+            context.stats["order_without_side"] += 1
+            if self.sides_possible:  # else no row of the file can give a side: nothing to wait for
+                self.waiting_orders[order_identifier] = waiting
+        out.append(event)
         if trade is not None:
             out.append(trade)
         return out

@@ -9,7 +9,15 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exec_pipeline.readers.base import IDENTIFIER_NAMESPACE, ReaderContext, make_identifier
+from exec_pipeline.readers.base import (
+    IDENTIFIER_NAMESPACE,
+    MISSING,
+    MISSING_ID,
+    ReaderContext,
+    is_missing,
+    is_missing_id,
+    make_identifier,
+)
 from exec_pipeline.readers.catalogue import SourceConfig
 
 
@@ -38,3 +46,18 @@ def test_identifiers_depend_on_every_part_and_its_position():
     assert make_identifier("fixgw", "trade", "A") != make_identifier("ibkr", "trade", "A")
     assert make_identifier("fixgw", "trade", Decimal("1.0")) != make_identifier("fixgw", "trade", Decimal("1"))
     assert uuid.UUID(make_identifier("fixgw", "order")).version == 5
+
+
+def test_identifier_fields_have_a_narrower_missing_rule() -> None:
+    # "NA" is National Bank of Canada's ticker on the TSX, and a plausible account or order id
+    for text in ("NA", "N/A", "n/a", " NA "):
+        assert is_missing(text) and not is_missing_id(text)
+    for text in (None, "", "   ", "-", "null", "NULL", "None", " None "):
+        assert is_missing(text) and is_missing_id(text)
+    assert MISSING_ID < MISSING  # what is missing as an identifier is missing everywhere
+    context = ReaderContext(
+        source="tsx", config=SourceConfig(format="csv", default_account="main"), uri="memory://x"
+    )
+    assert context.account("NA", missing=MISSING_ID) == "tsx:NA"
+    assert context.account("None", missing=MISSING_ID) == context.account(None) == "main"
+    assert context.account("NA") == "main"  # the default rule is unchanged for the readers that use it

@@ -483,6 +483,69 @@ def test_same_snapshot_is_the_same_event_and_a_later_one_is_new() -> None:
     assert of(read([written_differently]), OrderEventRecord)[0].event_identifier == events[0].event_identifier
 
 
+OKX_LIVE_ORDER = {
+    "instType": "SPOT", "instId": "BTC-USDT", "ccy": "", "ordId": "312269865356374016", "clOrdId": "gamma1",
+    "tag": "", "px": "30000", "sz": "0.1", "pnl": "0", "ordType": "limit", "side": "buy", "posSide": "",
+    "tdMode": "cash", "accFillSz": "0", "fillPx": "", "tradeId": "", "fillSz": "0", "fillTime": "",
+    "state": "live", "avgPx": "", "lever": "", "tpTriggerPx": "", "tpOrdPx": "", "slTriggerPx": "",
+    "slOrdPx": "", "feeCcy": "BTC", "fee": "0", "rebateCcy": "USDT", "rebate": "0", "source": "",
+    "category": "normal", "reduceOnly": "false", "cancelSource": "", "uTime": "1597026383085",
+    "cTime": "1597026383085",
+}  # fmt: skip
+
+
+def _okx_live(size: str, price: str, updated: str) -> dict[str, Any]:
+    """An OKX order still live and unfilled, as ccxt unifies it (OKX amends an order in place: same
+    ordId, new size; ccxt's lastTradeTimestamp is the last fill's time, so it does not move)."""
+    exchange = ccxt.okx()
+    exchange.set_markets([_market("BTC-USDT", "BTC/USDT", "BTC", "USDT")])
+    raw = dict(OKX_LIVE_ORDER, sz=size, px=price, uTime=updated)
+    return exchange.parse_order(raw, exchange.market("BTC/USDT"))
+
+
+def test_an_order_amended_in_place_is_a_new_event_and_a_resent_one_is_not() -> None:
+    placed = _okx_live("0.1", "30000", "1597026383085")
+    amended = _okx_live("0.2", "30100", "1597026443085")  # the size doubled; status and filled unchanged
+    assert (placed["status"], placed["filled"]) == (amended["status"], amended["filled"]) == ("open", 0)
+    assert placed["lastTradeTimestamp"] == amended["lastTradeTimestamp"]
+    ctx = context()
+    records = read([placed, amended, copy.deepcopy(amended)], ctx)
+    (order,) = of(records, OrderRecord)
+    events = of(records, OrderEventRecord)
+    assert order.quantity == Decimal("0.1")  # the first observation
+    assert [(e.record_number, e.event_type, e.leaves_quantity) for e in events] == [
+        (1, "new", Decimal("0.1")),
+        (2, "new", Decimal("0.2")),
+    ]
+    assert events[1].event_time == at_millis(1597026443085)
+    assert ctx.stats["duplicate_order_snapshot"] == 1  # the amended snapshot sent again
+    assert read([amended])[1].event_identifier == events[1].event_identifier  # another file: the same event
+
+
+def test_ids_symbols_and_accounts_spelled_na_are_read_as_written() -> None:
+    trade = binance_trades()[0]
+    ctx = context(default_account="main-account")
+    records = read(
+        [
+            dict(trade, symbol="NA", order="NA", account="NA"),
+            dict(trade, id="N/A", account="n/a", clientOrderId=None),
+            dict(trade, id="3", account="None", order="-"),  # placeholders: the default account, no order
+            dict(trade, id="null"),
+        ],
+        ctx,
+    )
+    first, second, third, reject = records
+    assert first.asset_identifier == f"{SOURCE}:NA" and first.account_identifier == f"{SOURCE}:NA"
+    assert first.order_identifier == make_identifier(SOURCE, "order", "NA", "NA")
+    assert second.trade_remote_id == "N/A" and second.account_identifier == f"{SOURCE}:n/a"
+    assert third.account_identifier == "main-account" and third.order_identifier is None
+    assert type(reject) is RejectRecord and reject.field == "id" and "missing" in reject.reason
+    order = dict(binance_orders()[0], id="NA", clientOrderId="NA")
+    placed, event = read([order])
+    assert placed.order_remote_id == placed.client_order_id == "NA"
+    assert event.order_identifier == make_identifier(SOURCE, "order", "BTC/USDT", "NA")
+
+
 def test_same_trade_twice_is_read_once_and_symbols_scope_ids() -> None:
     trades = binance_trades()
     eth = binance().parse_trade(

@@ -644,3 +644,150 @@ def test_text_in_another_encoding_is_refused_naming_its_byte_offset() -> None:
     data = (_HEADER + "2026-01-05T00:00:00Z,X,1,2,B,O1,fill,ok\n").encode() + b"2026-01-05T00:00:01Z,X,1,2,B,O1,fill,\xe9\n"
     with pytest.raises(ExtractUnreadable, match=rf"can't decode byte 0xe9 in position {len(data) - 2}: "):
         list(reader.read_stream([data[:70], data[70:]], context()))
+
+
+# --- busts repeating their fill's id, number notations, identifiers spelled NA, orders without a side ---
+
+_BUST_SAME_ID = (
+    "trade_time,symbol,side,quantity,price,trade_id,ref_trade_id,exec_type,order_id\n"
+    "2026-01-05T09:30:00Z,AAPL,B,100,10,T1,,fill,O1\n"
+    "2026-01-05T10:00:00Z,AAPL,B,100,10,T1,T1,bust,O1\n"  # the broker repeats the fill's id on its bust
+    "2026-01-05T09:31:00Z,AAPL,B,50,11,T2,,fill,O1\n"
+    "2026-01-05T10:05:00Z,AAPL,B,50,10.5,T2,T2,correction,O1\n"
+)
+
+
+def test_a_bust_or_correction_repeating_its_fills_trade_id_has_identifiers_of_its_own() -> None:
+    records = read(_BUST_SAME_ID)
+    fill1, bust, fill2, correction = of(records, TradeRecord)
+    assert (bust.trade_kind, correction.trade_kind) == ("bust", "correction")
+    # each refers to its fill, and is a fact of its own (the documented form without an own id)
+    assert bust.ref_trade_identifier == fill1.trade_identifier == make_identifier(SOURCE, "trade", "T1")
+    assert correction.ref_trade_identifier == fill2.trade_identifier == make_identifier(SOURCE, "trade", "T2")
+    assert bust.trade_identifier == make_identifier(SOURCE, "trade", "bust", "T1", "100", "10")
+    assert correction.trade_identifier == make_identifier(SOURCE, "trade", "correction", "T2", "50", "10.5")
+    assert bust.trade_remote_id == "T1" and correction.price == Decimal("10.5")
+    events = of(records, OrderEventRecord)
+    assert [e.event_type for e in events] == ["partially_filled", "trade_cancel", "partially_filled", "trade_correct"]
+    assert len({e.event_identifier for e in events}) == 4
+    assert _identifiers(read(_BUST_SAME_ID)) == _identifiers(records)  # deterministic
+
+
+def test_a_bust_repeating_its_fills_trade_id_is_published_and_busts_the_fill(engine) -> None:
+    data = _BUST_SAME_ID.encode()
+    facts = ExtractFacts("memory://bust.csv", hashlib.sha256(data).hexdigest(), len(data), reader.NAME, reader.VERSION,
+                         reader.read(data, context()))  # fmt: skip
+    summary = publish_partition(SOURCE, dt.date(2026, 1, 5), [facts], engine=engine)
+    assert summary.duplicates.get("TradesTS", 0) == 0 and summary.duplicates.get("OrderEventsTS", 0) == 0
+    trades = Trades.read(engine=engine)
+    assert sorted(trades["trade_kind"]) == ["bust", "correction", "fill", "fill"]
+    assert len(OrderEvents.read(engine=engine)) == 4
+
+
+_NUMBERS = "trade_time;symbol;side;quantity;price;trade_id\n2026-01-05T09:30:00Z;SAP;B;{};10;E1\n"
+
+
+@pytest.mark.parametrize(
+    ("options", "cell", "expected"),
+    [
+        ({"decimal_comma": True}, "1,5", Decimal("1.5")),
+        ({"decimal_comma": True}, "+0,25", Decimal("0.25")),
+        ({"decimal_comma": True}, "1234", Decimal("1234")),
+        ({"decimal_comma": True, "thousands_separator": "."}, "1.234", Decimal("1234")),
+        ({"decimal_comma": True, "thousands_separator": "."}, "12.345.678,9", Decimal("12345678.9")),
+        ({"decimal_comma": True, "thousands_separator": " "}, "1 234,5", Decimal("1234.5")),
+        ({"thousands_separator": ","}, "1,234.50", Decimal("1234.50")),
+        ({"thousands_separator": ","}, "1,234,567", Decimal("1234567")),
+        ({"thousands_separator": ","}, "0.5", Decimal("0.5")),
+        ({"thousands_separator": ","}, "1234.5", Decimal("1234.5")),
+    ],
+)
+def test_numbers_with_separators(options: dict[str, Any], cell: str, expected: Decimal) -> None:
+    (trade,) = read(_NUMBERS.format(cell), context({"delimiter": ";", **options}))
+    assert trade.quantity == expected
+
+
+@pytest.mark.parametrize(
+    ("options", "cell"),
+    [
+        ({"decimal_comma": True}, "1.234"),  # German grouping, but '.' is not the configured separator
+        ({"decimal_comma": True}, "1.234,5"),
+        ({"decimal_comma": True}, "1.5"),
+        ({"decimal_comma": True}, "1,2,3"),  # two decimal marks
+        ({"decimal_comma": True, "thousands_separator": "."}, "1.23"),  # not a group of 3
+        ({"decimal_comma": True, "thousands_separator": "."}, "1234.567"),  # a first group of 4
+        ({"decimal_comma": True, "thousands_separator": "."}, "1.234.5"),
+        ({"decimal_comma": True, "thousands_separator": "."}, "1,234.5"),  # the marks swapped
+        ({"thousands_separator": ","}, "1,5"),  # a stray decimal comma, not 15
+        ({"thousands_separator": ","}, "12,34"),
+        ({"thousands_separator": ","}, ",123"),
+        ({"thousands_separator": ","}, "1,234.5.6"),
+    ],
+)
+def test_numbers_with_misplaced_separators_are_rejected_quoting_the_cell(options: dict[str, Any], cell: str) -> None:
+    data = _NUMBERS.format(cell) + "2026-01-05T09:30:01Z;SAP;B;2;10;E2\n"
+    records = read(data, context({"delimiter": ";", **options}))
+    assert [type(r) for r in records] == [RejectRecord, TradeRecord]
+    reject = records[0]
+    assert (reject.record_number, reject.field) == (2, "quantity")
+    assert reject.reason.startswith(f"quantity: {cell!r} is not a number") and "(quantity)" in reject.reason
+    assert reject.raw_record == f"2026-01-05T09:30:00Z;SAP;B;{cell};10;E1"
+
+
+def test_symbols_spelled_na_are_instruments_and_na_ids_stay_missing() -> None:
+    data = (
+        "trade_time,symbol,security_id,account,side,quantity,price,commission,trade_id,order_id\n"
+        # National Bank of Canada is NA on the TSX; R writes NA for the empty account, commission, order
+        "2026-01-05T15:00:00Z,NA,,NA,B,100,98.5,NA,E1,NA\n"
+        # an instrument known by its security id, n/a
+        "2026-01-05T15:01:00Z,XYZ,n/a,PB-1,B,100,98.5,,E2,O2\n"
+        # the placeholders that are never an instrument
+        "2026-01-05T15:02:00Z,None,-,,B,100,98.5,,E3,\n"
+    )
+    ctx = context(default_account="the-default", assets={"n/a": "mapped-by-security-id"})
+    records = read(data, ctx)
+    first, second = of(records, TradeRecord)
+    (reject,) = of(records, RejectRecord)
+    assert first.asset_identifier == f"{SOURCE}:NA"
+    assert (first.account_identifier, first.order_identifier, first.commission) == ("the-default", None, None)
+    assert second.asset_identifier == "mapped-by-security-id"
+    assert (reject.record_number, reject.field) == (4, "symbol") and "missing" in reject.reason
+    assert ctx.stats["identifiers_like_missing"] == 2  # the symbol NA, the security id n/a
+
+
+def test_an_orders_first_row_without_a_side_is_its_orders_row() -> None:
+    data = (
+        "trade_time,symbol,side,quantity,price,trade_id,exec_type,order_id,client_order_id,order_quantity,"
+        "order_type,limit_price,stop_price\n"
+        # the order accepted: no side on the row (optional), its quantity and limit
+        "2026-01-05T09:00:00Z,AAPL,,,,,new,O1,alpha/1,100,LMT,10,\n"
+        # a status row: still no side; it adds the stop price the first row lacks
+        "2026-01-05T09:30:00Z,AAPL,,,,,status,O1,,120,STP,11,9\n"
+        # the fill: a signed quantity gives the side
+        "2026-01-05T11:00:00Z,AAPL,,-50,10,T1,fill,O1,,,,,\n"
+    )
+    ctx = context()
+    records = read(data, ctx)
+    (order,) = of(records, OrderRecord)
+    assert order.record_number == 2 and order.order_time == dt.datetime(2026, 1, 5, 9, tzinfo=UTC)
+    assert (order.quantity, order.order_type, order.limit_price) == (Decimal(100), "LMT", Decimal(10))
+    assert order.stop_price == Decimal(9)  # from the second row: the first has none
+    assert order.client_order_id == "alpha/1" and order.order_manager_identifier == "alpha"
+    assert order.order_side == -1  # from the first row with a side
+    assert order.venue_metadata["exec_type"] == "new"  # the first row's raw record
+    assert [type(r).__name__ for r in records if r.record_number == 4 or type(r) is OrderRecord] == [
+        "OrderRecord", "OrderEventRecord", "TradeRecord"
+    ]  # emitted with the row that gave the side
+    assert ctx.stats["order_without_side"] == 2
+
+
+def test_a_rejected_row_does_not_use_up_its_orders_row() -> None:
+    data = (
+        "trade_time,symbol,side,quantity,price,trade_id,order_id,order_quantity,avg_price\n"
+        "2026-01-05T09:00:00Z,AAPL,B,10,10,T1,O1,100,ten\n"  # a bad average price rejects the row
+        "2026-01-05T09:01:00Z,AAPL,B,10,10,T2,O1,100,10\n"
+    )
+    records = read(data)
+    assert type(records[0]) is RejectRecord and records[0].field == "avg_price"
+    (order,) = of(records, OrderRecord)
+    assert order.record_number == 3 and order.order_time == dt.datetime(2026, 1, 5, 9, 1, tzinfo=UTC)

@@ -87,30 +87,38 @@ attributes ``multiplier``, ``strike``, ``expiry``, ``putCall``, ``underlyingSymb
 - otherwise "fill" (``ExchTrade``, ``BookTrade``, ``FracShare``, ...).
 
 Busts and corrections carry ``ref_trade_identifier``, the identifier of the fill they refer to,
-resolved in this order: the fill of this statement whose ``transactionID`` is the row's
-``origTransactionID``; the latest earlier fill of this statement with ``tradeID`` =
-``origTradeID``; the fill identifier rule applied to ``origTradeID`` (the fill was in an earlier
-statement); the rule applied to ``origTransactionID`` (a fill that had no ``tradeID``); the
-latest earlier fill of the statement with the same order, instrument, quantity and price not
-yet referred to (``stats["ref_by_match"]``). When none applies the row is rejected
-("origTradeID ... cannot tell which fill"). Their OrderEventsTS row has event_type
-``trade_cancel`` / ``trade_correct``.
+resolved in this order: the trade identifier rule applied to ``origTransactionID`` (IB's id of
+the booking cancelled or corrected: it names the fill in any statement or file, with nothing
+else read); the latest earlier fill of this statement (earlier by ``transactionID`` when both
+are numeric, else by position) with ``tradeID`` = ``origTradeID``; when the row itself has no
+``transactionID`` (a statement without transactionIDs, whose fills go by ``tradeID``) the rule
+applied to ``origTradeID``; the latest earlier fill of the statement with the same order,
+instrument, quantity and price not yet referred to, for a bust naming neither
+(``stats["ref_by_match"]``). When none applies the row is rejected: ``origTransactionID is
+missing and the fill of origTradeID ... is not in this statement`` (a fill of another statement
+can be named only by ``origTransactionID``: keep it in the Flex query) or ``origTradeID ...
+cannot tell which fill``. Their OrderEventsTS row has event_type ``trade_cancel`` /
+``trade_correct``.
 
 Re-booking: IB corrects a fill by cancelling it and booking the corrected fill again under the
-*same* ``tradeID`` (with a new ``transactionID``/``ibExecID``). A fill whose ``tradeID`` was
-cancelled earlier in the statement (earlier by ``transactionID`` when both are numeric, else by
-position), or that repeats an earlier fill's ``tradeID`` with another ``transactionID``, is such a
-re-booking: a new fill with its own identifier (``stats["rebooked_fills"]``), so the effective
-trades are the re-booked ones, not the cancelled original. (Limitation: a second cancellation of
-a re-booked fill found in a later statement without the re-booked row refers to the original.)
+*same* ``tradeID`` (with a new ``transactionID``; the cancellation's ``origTransactionID`` names
+the original booking). Executions are identified by their ``transactionID``, so the re-booked
+fill is a fill of its own, whether its cancellation is in the same statement, an earlier one or
+another file, and the effective trades are the re-booked ones, not the cancelled original. A fill
+repeating the ``tradeID`` of another fill of its statement is counted in
+``stats["rebooked_fills"]``. (Limitation: in a statement without transactionIDs a re-booking has
+the identifier of its original and is yielded once.)
 
 ORDER row -> one **OrdersTS** row: ``order_time`` = ``orderTime`` (else ``dateTime``);
 ``order_remote_id`` = ``ibOrderID``; ``client_order_id`` = ``orderReference``;
 ``order_manager_identifier`` = ``context.manager(orderReference)``; ``order_side`` from
-``buySell``/sign; ``quantity`` = absolute ``quantity`` of the row, which IB computes as the sum
-of the order's executions in the statement (Flex never shows an order's unfilled remainder);
-``order_type`` = ``orderType`` as is (``LMT;MIDPX`` when several); ``limit_price`` ``None``
-(the row's ``tradePrice`` is the average fill price, kept in ``venue_metadata``).
+``buySell``/sign; ``quantity`` ``None``: the row's ``quantity`` is IB's sum of the order's
+executions in the statement, not the order's size (a GTC order filled over two days has an ORDER
+row per day with that day's executions; a day order partly filled then cancelled has the filled
+part), and Flex has no field for the size or the unfilled remainder; ``order_type`` =
+``orderType`` as is (``LMT;MIDPX`` when several); ``limit_price`` ``None`` (the row's
+``tradePrice`` is the average fill price). The row's raw attributes, with that executed
+``quantity`` and ``tradePrice``, are the ``venue_metadata``.
 
 Orders without an ORDER row (queries without "Orders", the usual case): one **OrdersTS** row is
 derived per order from its first execution in time (first fill, else first cancellation), with
@@ -118,27 +126,22 @@ derived per order from its first execution in time (first fill, else first cance
 (``stats["derived_orders"]``).
 
 Each execution also gives one **OrderEventsTS** row for its order (none when the row has no order
-id; ``stats["fills_without_order"]``). The order's executions in the statement are replayed in
-time order (ties in file order): a fill adds its quantity to ``cum_quantity``, a bust removes the
-quantity of the fill it refers to, a correction replaces it (both only when that fill is in the
-statement). ``avg_price`` = the quantity-weighted mean price of what remains. The order's
-quantity is known only from an ORDER row: then a fill's event_type/order_status is ``filled``
-once ``cum_quantity`` reaches it, else ``partially_filled``, and ``leaves_quantity`` = the
-difference. Without an ORDER row it is always ``partially_filled`` with ``leaves_quantity``
-``None``: an execution statement never says whether more was to come. Bust/correction events get
-``order_status`` ``filled``/``partially_filled`` by the same rule applied to the replayed
-``cum_quantity`` (``None`` when nothing remains). ``cum_quantity``/``avg_price`` (and a bust's
-status) are only given when the statement holds the whole order (its ORDER row and every fill a
-bust/correction names); otherwise they are ``None``: a partial sum would look like the order's.
+id; ``stats["fills_without_order"]``). A statement never shows an order's size, whether more of it
+was to come or whether its rest was cancelled, nor the executions of other statements, with or
+without an ORDER row: a fill's event_type/order_status is always ``partially_filled`` (it was at
+least partly filled) and ``cum_quantity``, ``leaves_quantity`` and ``avg_price`` are ``None`` (a
+sum of the statement's executions would look like the order's). A bust/correction event has
+``order_status`` ``None``. The ``order_status`` view gives each order's filled quantity and
+average price from the effective trades of every statement.
 
 Identifiers (``context.identifier(kind, *parts)``; every part list starts with the row's
 ``accountId`` — else the statement's — because IB reuses one order id across the accounts an
 order is allocated to):
 
-- trade: ``(accountId, tradeID)``; without ``tradeID`` ``(accountId, "transactionID",
-  transactionID)``, else ``(accountId, "ibExecID", ibExecID)``; a re-booked fill
-  ``(accountId, tradeID, "rebook", transactionID or ibExecID)``; a bust/correction whose own
-  ``tradeID`` is missing or equals ``origTradeID`` uses the transactionID/ibExecID forms.
+- trade (fill, bust or correction alike): ``(accountId, "transactionID", transactionID)``;
+  without ``transactionID`` ``(accountId, tradeID)`` (not for a bust/correction whose ``tradeID``
+  equals its ``origTradeID``), else ``(accountId, "ibExecID", ibExecID)``. The identifier is a
+  function of the row alone: the same row gets the same one whatever else the file holds.
 - event: the trade's parts with kind ``"event"`` (one event per execution).
 - order: ``(accountId, ibOrderID)``; else ``(accountId, "brokerageOrderID", ..)``, else
   ``(accountId, "orderReference", ..)``. ORDER rows and executions share the rule, so fills join
@@ -153,7 +156,8 @@ symbol (``AAPL  220318C00150000``, ``ESH2``), so a catalogue maps by symbol or b
 Rejects (reading goes on with the next row; ``raw_record`` = the row's XML text): a missing
 ``tradeID`` with no fallback, ``symbol``, ``quantity``, ``tradePrice`` or ``dateTime``; a bad
 number or time; an unknown ``buySell``; a zero quantity; a value longer than its warehouse
-column; an ORDER row without order id, symbol, side or time.
+column; a bust/correction whose fill cannot be told (above); an ORDER row without order id,
+symbol, side or time.
 
 Counters in ``context.stats``: ``statements``, ``rows``, ``fills``, ``busts``, ``corrections``,
 ``order_rows``, ``derived_orders``, ``events``, ``rebooked_fills``, ``duplicate_rows``,
@@ -187,7 +191,8 @@ from exec_pipeline.readers.base import (
 )
 
 NAME = "ibkr_flex"
-VERSION = "1.0.0"
+#: 2.0.0: executions identified by transactionID (re-booked fills kept); ORDER rows give no order size or filled status
+VERSION = "2.0.0"
 
 Record = OrderRecord | OrderEventRecord | TradeRecord | RejectRecord
 
@@ -337,8 +342,7 @@ class _Exec:
         "side", "quantity", "price", "time", "order_time", "trade_id", "transaction_id",
         "transaction_number", "exec_id", "orig_trade_id", "orig_transaction_id",
         "order_key", "remote_id", "currency", "commission", "commission_asset", "net_cash", "venue",
-        "trade_parts", "trade_identifier", "ref_identifier", "cum", "leaves", "avg",
-        "status", "derive_order", "reject",
+        "trade_parts", "trade_identifier", "ref_identifier", "derive_order", "reject",
     )  # fmt: skip
 
     def __init__(self, number: int, element: Element, attrs: dict[str, str]) -> None:
@@ -348,16 +352,12 @@ class _Exec:
         self.trade_parts: tuple[str | None, ...] = ()
         self.trade_identifier = ""
         self.ref_identifier: str | None = None
-        self.cum: Decimal | None = None
-        self.leaves: Decimal | None = None
-        self.avg: Decimal | None = None
-        self.status: str | None = None
         self.derive_order = False
         self.reject: RejectRecord | None = None
 
 
 class _OrderRow:
-    """An ORDER row, already a record (its order's quantity also drives the events' statuses)."""
+    """An ORDER row, already a record (an order with one derives no OrdersTS row from its executions)."""
 
     __slots__ = ("record",)
 
@@ -522,6 +522,8 @@ class _Reader:
         if parts is None:
             raise RecordError("ibOrderID", "is required but missing (and no brokerageOrderID or orderReference)")
         account_identifier, asset_identifier = self.mapped(attrs, account)
+        # the row's quantity is the sum of the statement's executions, not the order's size: it
+        # gives the side (its sign) and stays in venue_metadata, never OrdersTS.quantity
         signed = _decimal(attrs, "quantity")
         side = _side(attrs, signed, cancel=False)
         order_time = self.time(attrs, "orderTime") or self.time(attrs, "dateTime")
@@ -540,7 +542,7 @@ class _Reader:
             order_remote_id=_bounded(_get(attrs, "ibOrderID"), "ibOrderID", ID_WIDTH),
             client_order_id=reference,
             order_type=_bounded(_get(attrs, "orderType"), "orderType", CODE_WIDTH),
-            quantity=None if signed is None else abs(signed),
+            quantity=None,
             currency=_bounded(_get(attrs, "currency"), "currency", CURRENCY_WIDTH),
             venue_metadata=attrs,
         )
@@ -549,25 +551,15 @@ class _Reader:
     # --- identities ---
 
     def assign_identities(self, execs: list[_Exec]) -> list[_Exec]:
-        """Trade identifiers (with re-booking), then references of busts/corrections."""
+        """Trade identifiers (each a function of its own row), then references of busts/corrections."""
         identifier = self.context.identifier
-        cancelled: dict[tuple[str | None, str], list[_Exec]] = {}
-        for row in execs:
-            if row.kind == "bust" and row.orig_trade_id is not None:
-                cancelled.setdefault((row.account, row.orig_trade_id), []).append(row)
         by_trade_id: dict[tuple[str | None, str], list[_Exec]] = {}
-        by_transaction: dict[tuple[str | None, str], _Exec] = {}
         fills: list[_Exec] = []
         seen: set[str] = set()
-        kept: list[_Exec] = []
         for row in execs:
             if row.kind != "fill":
                 continue
-            try:
-                row.trade_parts = self.fill_parts(row, cancelled, by_trade_id)
-            except RecordError as error:
-                row.reject = self.context.reject_error(row.number, error, _raw(row.element))
-                continue
+            row.trade_parts = self.own_parts(row)  # a fill always has one (parse_exec checked)
             row.trade_identifier = identifier("trade", *row.trade_parts)
             if row.trade_identifier in seen:
                 self.stats["duplicate_rows"] += 1
@@ -575,9 +567,10 @@ class _Reader:
                 continue
             seen.add(row.trade_identifier)
             if row.trade_id is not None:
-                by_trade_id.setdefault((row.account, row.trade_id), []).append(row)
-            if row.transaction_id is not None:
-                by_transaction[(row.account, row.transaction_id)] = row
+                same_trade = by_trade_id.setdefault((row.account, row.trade_id), [])
+                if same_trade:  # IB booked this tradeID again (after cancelling it): another fill
+                    self.stats["rebooked_fills"] += 1
+                same_trade.append(row)
             fills.append(row)
         referenced: set[str] = set()
         for row in execs:
@@ -589,55 +582,23 @@ class _Reader:
                         self.stats["duplicate_rows"] += 1
                         row.kind = "duplicate"
                         continue
-                    row.ref_identifier = self.reference(row, by_transaction, by_trade_id, fills, referenced)
+                    row.ref_identifier = self.reference(row, by_trade_id, fills, referenced)
                 except RecordError as error:
                     row.reject = self.context.reject_error(row.number, error, _raw(row.element))
                     continue
                 seen.add(row.trade_identifier)
                 referenced.add(row.ref_identifier)
-        for row in execs:
-            if row.reject is None and row.kind != "duplicate":
-                kept.append(row)
-        return kept
-
-    def fill_parts(
-        self,
-        row: _Exec,
-        cancelled: dict[tuple[str | None, str], list[_Exec]],
-        by_trade_id: dict[tuple[str | None, str], list[_Exec]],
-    ) -> tuple[str | None, ...]:
-        account, trade_id = row.account, row.trade_id
-        if trade_id is None:
-            if row.transaction_id is not None:
-                return (account, "transactionID", row.transaction_id)
-            return (account, "ibExecID", row.exec_id)
-        key = (account, trade_id)
-        cancels = cancelled.get(key)
-        earlier = by_trade_id.get(key)
-        rebooked = (cancels is not None and any(_before(cancel, row) for cancel in cancels)) or (
-            earlier is not None
-            and any(
-                (fill.transaction_id, fill.exec_id) != (row.transaction_id, row.exec_id) for fill in earlier
-            )
-        )
-        if not rebooked:
-            return key
-        tag = row.transaction_id or row.exec_id
-        if tag is None:
-            raise RecordError(
-                "transactionID",
-                f"tradeID {trade_id} is booked again (after a cancellation) and the row has no transactionID "
-                "or ibExecID to tell it from the original",
-            )
-        self.stats["rebooked_fills"] += 1
-        return (account, trade_id, "rebook", tag)
+        return [row for row in execs if row.reject is None and row.kind != "duplicate"]
 
     @staticmethod
     def own_parts(row: _Exec) -> tuple[str | None, ...]:
-        if row.trade_id is not None and row.trade_id != row.orig_trade_id:
-            return (row.account, row.trade_id)
+        """The identifier parts of an execution row, from the row alone: its ``transactionID`` (IB's
+        id of this booking: a fill booked again under the same ``tradeID`` gets a new one), else its
+        ``tradeID`` (not when a bust/correction repeats the ``origTradeID``), else its ``ibExecID``."""
         if row.transaction_id is not None:
             return (row.account, "transactionID", row.transaction_id)
+        if row.trade_id is not None and row.trade_id != row.orig_trade_id:
+            return (row.account, row.trade_id)
         if row.exec_id is not None:
             return (row.account, "ibExecID", row.exec_id)
         raise RecordError("transactionID", f"is missing: nothing identifies this {row.kind} apart from its original")
@@ -645,16 +606,14 @@ class _Reader:
     def reference(
         self,
         row: _Exec,
-        by_transaction: dict[tuple[str | None, str], _Exec],
         by_trade_id: dict[tuple[str | None, str], list[_Exec]],
         fills: list[_Exec],
         referenced: set[str],
     ) -> str:
         account = row.account
-        if row.orig_transaction_id is not None:
-            target = by_transaction.get((account, row.orig_transaction_id))
-            if target is not None:
-                return target.trade_identifier
+        identifier = self.context.identifier
+        if row.orig_transaction_id is not None:  # names the booking itself, in any statement or file
+            return identifier("trade", account, "transactionID", row.orig_transaction_id)
         if row.orig_trade_id is not None:
             candidates = [f for f in by_trade_id.get((account, row.orig_trade_id), ()) if _before(f, row)]
             if candidates:
@@ -663,9 +622,13 @@ class _Reader:
                     if _before(latest, candidate):
                         latest = candidate
                 return latest.trade_identifier
-            return self.context.identifier("trade", account, row.orig_trade_id)
-        if row.orig_transaction_id is not None:
-            return self.context.identifier("trade", account, "transactionID", row.orig_transaction_id)
+            if row.transaction_id is None:  # a statement without transactionIDs: fills go by tradeID
+                return identifier("trade", account, row.orig_trade_id)
+            raise RecordError(
+                "origTransactionID",
+                f"is missing and the fill of origTradeID {row.orig_trade_id} is not in this statement: "
+                f"cannot tell which booking this {row.kind} refers to (add origTransactionID to the Flex query)",
+            )
         if row.kind == "bust":
             match: _Exec | None = None
             for fill in fills:
@@ -687,59 +650,25 @@ class _Reader:
             f"is missing (and no origTransactionID): cannot tell which fill this {row.kind} refers to",
         )
 
-    # --- order-level replay ---
+    # --- orders of the executions ---
 
-    def replay(self, execs: list[_Exec], order_rows: dict[str, _OrderRow]) -> None:
-        """cum/leaves/avg/status of each execution's event, and which execution derives its order."""
-        per_order: dict[str, list[_Exec]] = {}
+    def derive_orders(self, execs: list[_Exec], order_rows: dict[str, _OrderRow]) -> None:
+        """Which execution derives the OrdersTS row of an order that has no ORDER row: its first in
+        time (ties in file order), a fill when it has one."""
+        first: dict[str, tuple[tuple[bool, dt.datetime, int], _Exec]] = {}
         for row in execs:
-            if row.order_key is None:
+            order_key = row.order_key
+            if order_key is None:
                 self.stats["fills_without_order"] += 1
                 continue
-            per_order.setdefault(row.order_key, []).append(row)
-        for order_key, rows in per_order.items():
-            rows.sort(key=lambda r: (r.time, r.number))
-            order_row = order_rows.get(order_key)
-            total = None if order_row is None else order_row.record.quantity
-            if order_row is None:
-                first = next((r for r in rows if r.kind == "fill"), rows[0])
-                first.derive_order = True
-            contributions: dict[str, tuple[Decimal, Decimal]] = {}
-            cum = Decimal(0)
-            notional = Decimal(0)
-            # The running totals describe the order only when the statement holds all of it: an ORDER
-            # row (IB aggregates it from these executions) and every fill a bust/correction names.
-            # Otherwise they are unknown (NULL), not a partial sum that looks like the order's.
-            known = order_row is not None
-            for row in rows:
-                quantity, price = row.quantity, row.price
-                assert price is not None
-                if row.kind == "fill":
-                    contributions[row.trade_identifier] = (quantity, price)
-                    cum += quantity
-                    notional += quantity * price
-                else:
-                    old = contributions.pop(row.ref_identifier, None) if row.ref_identifier else None
-                    if old is None:
-                        known = False
-                    else:
-                        cum -= old[0]
-                        notional -= old[0] * old[1]
-                        if row.kind == "correction":
-                            contributions[row.trade_identifier] = (quantity, price)
-                            cum += quantity
-                            notional += quantity * price
-                row.cum = cum if known else None
-                row.avg = notional / cum if known and cum > 0 else None
-                if total is not None and known:
-                    row.leaves = max(total - cum, Decimal(0))
-                    filled = cum >= total and cum > 0
-                else:
-                    filled = False
-                if row.kind == "fill":
-                    row.status = "filled" if filled else "partially_filled"
-                else:
-                    row.status = ("filled" if filled else "partially_filled" if cum > 0 else None) if known else None
+            if order_key in order_rows:
+                continue
+            rank = (row.kind != "fill", row.time, row.number)
+            current = first.get(order_key)
+            if current is None or rank < current[0]:
+                first[order_key] = (rank, row)
+        for _, row in first.values():
+            row.derive_order = True
 
     # --- records ---
 
@@ -799,9 +728,11 @@ class _Reader:
         emitted.add(event_identifier)
         self.stats["events"] += 1
         if kind == "fill":
-            event_type = row.status or "partially_filled"
+            # Flex shows neither the order's size nor whether more was to come (see the module doc)
+            event_type = status = "partially_filled"
             reason = None
         else:
+            status = None
             event_type = "trade_cancel" if kind == "bust" else "trade_correct"
             original = row.orig_trade_id or row.orig_transaction_id
             reason = f"{_get(attrs, 'transactionType') or kind} of trade {original}" if original else None
@@ -813,10 +744,10 @@ class _Reader:
             asset_identifier=row.asset_identifier,
             event_type=event_type,
             account_identifier=row.account_identifier,
-            order_status=row.status,
-            cum_quantity=row.cum,
-            leaves_quantity=row.leaves,
-            avg_price=row.avg,
+            order_status=status,
+            cum_quantity=None,
+            leaves_quantity=None,
+            avg_price=None,
             reason=reason,
             event_metadata=attrs,
         )
@@ -851,7 +782,7 @@ class _Reader:
             except RecordError as error:
                 items.append(context.reject_error(number, error, _raw(element)))
         kept = self.assign_identities(execs)
-        self.replay(kept, order_rows)
+        self.derive_orders(kept, order_rows)
         for item in items:
             if isinstance(item, _Exec):
                 if item.reject is not None:

@@ -25,11 +25,13 @@ from ibflex import enums as ibenums
 from ibflex import parser as ibparser
 
 from exec_pipeline.data_nodes.execution import (
+    EffectiveTrades,
     ExtractFacts,
     OrderEventRecord,
     OrderEvents,
     OrderRecord,
     Orders,
+    OrderStatus,
     RejectRecord,
     TradeRecord,
     Trades,
@@ -114,6 +116,7 @@ def execution(
         "origTradeDate": "",
         "origTradeID": "",
         "origOrderID": "0",
+        "origTransactionID": "0",
         "clearingFirmID": "",
         "transactionID": transaction_id,
         "buySell": "BUY" if q > 0 else "SELL",
@@ -143,7 +146,8 @@ def order_row(order_id: str, quantity: str, avg_price: str, **extra: str) -> dic
 
 
 def cancellation(original: dict[str, str], transaction_id: str, **extra: str) -> dict[str, str]:
-    """IB's cancellation of a fill: no tradeID of its own, reversing quantity, ``(Ca.)`` side."""
+    """IB's cancellation of a fill: no tradeID of its own, reversing quantity, ``(Ca.)`` side, the
+    cancelled booking named by ``origTradeID`` and ``origTransactionID``."""
     q = -Decimal(original["quantity"])
     row = dict(original)
     row.update(
@@ -159,6 +163,7 @@ def cancellation(original: dict[str, str], transaction_id: str, **extra: str) ->
         origTradeDate=original["tradeDate"],
         origTradeID=original["tradeID"],
         origOrderID=original["ibOrderID"],
+        origTransactionID=original["transactionID"],
         transactionID=transaction_id,
         buySell=f"{original['buySell']} (Ca.)",
         ibExecID="",
@@ -252,7 +257,8 @@ def assert_agrees_with_ibflex(data: bytes, out: Output, zone: ZoneInfo = NY) -> 
             if row.levelOfDetail == "ORDER":
                 (order,) = [o for o in out.orders if o.order_remote_id == row.ibOrderID
                             and o.venue_metadata["accountId"] == row.accountId]  # fmt: skip
-                assert order.quantity == abs(row.quantity)
+                assert order.quantity is None  # the row's quantity is what executed, not the order's size
+                assert Decimal(order.venue_metadata["quantity"]) == row.quantity
                 assert order.order_side == (1 if row.buySell == ibenums.BuySell.BUY else -1)
                 assert order.order_time == local(row.orderTime or row.dateTime, zone)
                 assert order.currency == row.currency
@@ -357,7 +363,7 @@ def test_multi_account_mapping_and_identifiers() -> None:
     assert first.asset_identifier == "aapl-us-equity"
     assert second.asset_identifier == f"{SOURCE}:SPY"
     ctx = out.context
-    assert first.trade_identifier == ctx.identifier("trade", "U1111111", "431001")
+    assert first.trade_identifier == ctx.identifier("trade", "U1111111", "transactionID", "1830001")
     assert first.order_identifier == ctx.identifier("order", "U1111111", "1001")
     # record numbers are positions among the Trades rows of the whole file
     assert [first.record_number, second.record_number] == [2, 7]
@@ -368,23 +374,77 @@ def test_order_and_execution_rows_are_not_double_counted() -> None:
     order = next(o for o in out.orders if o.order_remote_id == "1001")
     fills = [t for t in out.trades if t.order_identifier == order.order_identifier]
     assert len(fills) == 3  # the ORDER row is an order, not a fourth fill
-    assert sum(t.quantity for t in fills) == order.quantity == Decimal(300)
+    assert sum(t.quantity for t in fills) == Decimal(order.venue_metadata["quantity"]) == Decimal(300)
+    assert order.quantity is None  # IB's sum of the statement's executions, not the order's size
     assert order.record_number == 1
     assert order.order_time == local(dt.datetime(2022, 2, 15, 10, 20, 1))  # orderTime, not dateTime
     assert order.order_type == "LMT" and order.limit_price is None
     assert order.client_order_id == "mgr-a/1001" and order.order_manager_identifier == "mgr-a"
 
 
-def test_partial_fills_of_one_order_replay_to_filled() -> None:
+def test_fills_of_an_order_with_its_order_row_stay_partial_fills() -> None:
+    # the ORDER row of 1001 sums the statement's three executions (300): it does not say how large
+    # the order was nor whether more was to come, so no execution makes the order "filled"
     out = Output(GOLDEN)
     events = [out.event_of(out.trade(t)) for t in ("1830001", "1830002", "1830003")]
-    assert [e.event_type for e in events] == ["partially_filled", "partially_filled", "filled"]
-    assert [e.order_status for e in events] == ["partially_filled", "partially_filled", "filled"]
-    assert [e.cum_quantity for e in events] == [100, 250, 300]
-    assert [e.leaves_quantity for e in events] == [200, 50, 0]
-    assert events[1].avg_price == (100 * Decimal("172.10") + 150 * Decimal("172.12")) / 250
+    assert [e.event_type for e in events] == ["partially_filled"] * 3
+    assert [e.order_status for e in events] == ["partially_filled"] * 3
+    assert all(e.cum_quantity is None and e.leaves_quantity is None and e.avg_price is None for e in events)
     assert events[0].event_time == local(dt.datetime(2022, 2, 15, 10, 20, 26))
     assert len({e.event_identifier for e in events}) == 3
+
+
+# An order for 500 AAPL, good till cancelled (placed 15 Feb 09:30), executes 100 + 200 @ 10 on 15 Feb
+# and 200 @ 11 on 16 Feb: each day's statement has an ORDER row summing that day's executions only.
+GTC_DAY1 = document(statement("U1111111", [
+    ("Order", order_row("4001", "300", "10", dateTime="20220215;110000", orderTime="20220215;093000")),
+    execution("441001", "1840001", "4001", "100", "10", date_time="20220215;100000", order_time="20220215;093000"),
+    execution("441002", "1840002", "4001", "200", "10", date_time="20220215;110000", order_time="20220215;093000"),
+]))  # fmt: skip
+GTC_DAY2 = document(statement("U1111111", [
+    ("Order", order_row("4001", "200", "11", dateTime="20220216;100000", orderTime="20220215;093000")),
+    execution("441003", "1840003", "4001", "200", "11", date_time="20220216;100000", order_time="20220215;093000"),
+], fromDate="20220216", toDate="20220216"))  # fmt: skip
+
+
+def test_order_filled_over_two_days_is_not_filled_by_its_first_order_row(engine) -> None:
+    day1, day2 = Output(GTC_DAY1), Output(GTC_DAY2)
+    for out in (day1, day2):
+        assert out.rejects == []
+        (order,) = out.orders
+        assert order.quantity is None  # 300, then 200: what executed that day, not the order's 500
+        assert order.order_time == local(dt.datetime(2022, 2, 15, 9, 30))
+        assert [e.event_type for e in out.events] == ["partially_filled"] * len(out.trades)
+        assert all(e.order_status == "partially_filled" for e in out.events)
+        # day 2 alone would give cum 200 @ 11; the order's are 500 @ 10.4: neither day states them
+        assert all(e.cum_quantity is None and e.leaves_quantity is None and e.avg_price is None for e in out.events)
+    assert day1.orders[0].order_identifier == day2.orders[0].order_identifier
+
+    publish_partition(SOURCE, dt.date(2022, 2, 15), [_facts("memory://day1.xml", GTC_DAY1)], engine=engine)
+    publish_partition(SOURCE, dt.date(2022, 2, 16), [_facts("memory://day2.xml", GTC_DAY2)], engine=engine)
+    (status,) = OrderStatus.read(engine=engine).to_dict("records")
+    assert status["order_quantity"] is None
+    assert status["order_status"] == "partially_filled"  # never "filled" before the day-2 fill
+    assert status["filled_quantity"] == Decimal(500) and status["trade_count"] == 3
+    assert status["avg_price"] == (300 * Decimal(10) + 200 * Decimal(11)) / 500
+
+
+def test_day_order_partly_filled_then_cancelled_is_not_reported_filled() -> None:
+    # a DAY order for 500: 100 + 200 execute, IB cancels the other 200 at the close. The statement
+    # holds the two executions and an ORDER row of 300; nothing shows the cancelled remainder
+    data = document(statement("U1111111", [
+        execution("442001", "1841001", "4002", "100", "10.00", date_time="20220215;100000"),
+        execution("442002", "1841002", "4002", "200", "10.10", date_time="20220215;110000"),
+        ("Order", order_row("4002", "300", "10.0666667", dateTime="20220215;110000")),
+    ]))  # fmt: skip
+    out = Output(data)
+    assert_agrees_with_ibflex(data, out)
+    check_contract(out.records)
+    (order,) = out.orders
+    assert order.quantity is None and order.record_number == 3
+    assert [e.event_type for e in out.events] == ["partially_filled", "partially_filled"]
+    assert [e.order_status for e in out.events] == ["partially_filled", "partially_filled"]
+    assert all(e.leaves_quantity is None and e.cum_quantity is None for e in out.events)
 
 
 def test_executions_without_order_rows_derive_one_order() -> None:
@@ -485,7 +545,7 @@ def test_cancellation_without_orig_trade_id() -> None:
     fraction = execution("", "3831648700", "3831648700", "0.276942", "0.00001", transactionType="FracShare",
                          ibExecID="", notes="")  # fmt: skip
     cancel = cancellation(fraction, "3831648707", transactionType="FracShareCancel", origTradeID="",
-                          origOrderID="0", origTradePrice="0")  # fmt: skip
+                          origTransactionID="", origOrderID="0", origTradePrice="0")  # fmt: skip
     out = Output(document(statement("U1111111", [fraction, cancel])))
     assert out.rejects == []
     assert out.trade("3831648707").ref_trade_identifier == out.trade("3831648700").trade_identifier
@@ -515,6 +575,87 @@ def test_correction_refers_to_the_original_and_replaces_it() -> None:
     implicit = execution("500003", "900003", "3001", "100", "50.05", origTradeID="500001", notes="")
     out = Output(document(statement("U1111111", [original, implicit])))
     assert out.trade("900003").trade_kind == "correction"
+
+
+# IB re-books a corrected fill under the same tradeID: fill 451001 (transactionID 1850001, 10 @ 1.50)
+# is cancelled at 16:00 (1850002) and booked again as 10 @ 1.45 (1850003, a new ibExecID).
+REBOOK_ORIGINAL = execution("451001", "1850001", "5001", "10", "1.50", date_time="20220215;100000",
+                            order_time="20220215;095900", notes="")  # fmt: skip
+REBOOK_CANCEL = cancellation(REBOOK_ORIGINAL, "1850002", dateTime="20220215;160000")
+REBOOK_AGAIN = execution("451001", "1850003", "5001", "10", "1.45", date_time="20220215;100000",
+                         order_time="20220215;095900", notes="", ibExecID="0000e0d5.451001.01.02")  # fmt: skip
+
+
+def test_rebooked_fill_after_a_cancellation_in_an_earlier_file_is_kept(engine) -> None:
+    day1 = document(statement("U1111111", [REBOOK_ORIGINAL, REBOOK_CANCEL]))
+    day2 = document(statement("U1111111", [REBOOK_AGAIN], fromDate="20220216", toDate="20220216"))
+    first, second = Output(day1), Output(day2)
+    original, bust = first.trade("1850001"), first.trade("1850002")
+    (again,) = second.trades
+    assert bust.trade_kind == "bust" and bust.ref_trade_identifier == original.trade_identifier
+    assert again.trade_kind == "fill" and again.trade_identifier not in (original.trade_identifier,
+                                                                        bust.trade_identifier)  # fmt: skip
+    assert second.event_of(again).event_identifier != first.event_of(original).event_identifier
+
+    publish_partition(SOURCE, dt.date(2022, 2, 15), [_facts("memory://day1.xml", day1)], engine=engine)
+    summary = publish_partition(SOURCE, dt.date(2022, 2, 16), [_facts("memory://day2.xml", day2)], engine=engine)
+    assert summary.duplicates["TradesTS"] == 0
+    (effective,) = EffectiveTrades.read(engine=engine).to_dict("records")
+    assert effective["trade_identifier"] == again.trade_identifier
+    assert effective["quantity"] == Decimal(10) and effective["price"] == Decimal("1.45")
+
+
+def test_rebooked_fill_has_the_same_identifier_whatever_else_the_file_holds() -> None:
+    alone = Output(document(statement("U1111111", [REBOOK_AGAIN])))
+    (again,) = alone.trades
+    same_statement = Output(document(statement("U1111111", [REBOOK_ORIGINAL, REBOOK_CANCEL, REBOOK_AGAIN])))
+    later_statement = Output(document(  # one statement a day in one file, then an overlapping one
+        statement("U1111111", [REBOOK_ORIGINAL, REBOOK_CANCEL]),
+        statement("U1111111", [REBOOK_AGAIN], fromDate="20220216", toDate="20220216"),
+        statement("U1111111", [REBOOK_AGAIN], fromDate="20220216", toDate="20220217"),
+    ))  # fmt: skip
+    for out in (same_statement, later_statement):
+        assert out.rejects == []
+        check_contract(out.records)
+        original = out.trade("1850001")
+        assert original.trade_identifier != again.trade_identifier
+        assert out.trade("1850002").ref_trade_identifier == original.trade_identifier
+        assert out.trade("1850003").trade_identifier == again.trade_identifier
+        assert out.trade("1850003").trade_kind == "fill"
+        assert out.event_of(out.trade("1850003")).event_identifier == alone.events[0].event_identifier
+    assert same_statement.context.stats["rebooked_fills"] == 1
+    assert later_statement.context.stats["duplicate_rows"] == 1  # the identical row of the overlap, once
+
+
+def test_cancellation_of_a_rebooked_fill_in_a_later_statement_refers_to_the_rebooked_fill() -> None:
+    again_cancelled = cancellation(REBOOK_AGAIN, "1850004", dateTime="20220216;120000")
+    day1 = Output(document(statement("U1111111", [REBOOK_ORIGINAL, REBOOK_CANCEL, REBOOK_AGAIN])))
+    day2 = Output(document(statement("U1111111", [again_cancelled], fromDate="20220216", toDate="20220216")))
+    (bust,) = day2.trades
+    assert bust.ref_trade_identifier == day1.trade("1850003").trade_identifier  # its origTransactionID
+    assert bust.ref_trade_identifier != day1.trade("1850001").trade_identifier
+
+
+def test_cancellation_without_orig_transaction_id() -> None:
+    # older statements name the cancelled fill by origTradeID only
+    cancel = cancellation(REBOOK_ORIGINAL, "1850002", dateTime="20220215;160000", origTransactionID="")
+    out = Output(document(statement("U1111111", [REBOOK_ORIGINAL, cancel, REBOOK_AGAIN])))
+    assert out.rejects == []
+    # the fill of that tradeID booked before the cancellation, not the later re-booking
+    assert out.trade("1850002").ref_trade_identifier == out.trade("1850001").trade_identifier
+    # in another statement the booking it cancels cannot be told: rejected, not guessed
+    alone = Output(document(statement("U1111111", [cancel], fromDate="20220216", toDate="20220216")))
+    (reject,) = alone.rejects
+    assert reject.field == "origTransactionID"
+    assert "451001" in reject.reason and "not in this statement" in reject.reason
+    assert alone.trades == [] and alone.context.stats["rejects"] == 1
+    # a statement without transactionIDs identifies fills by tradeID, and so its references to them
+    fill = dict(REBOOK_ORIGINAL, transactionID="")
+    old_cancel = dict(cancel, transactionID="", ibExecID="0000e0d5.451001.02.01")
+    day1 = Output(document(statement("U1111111", [fill])))
+    day2 = Output(document(statement("U1111111", [old_cancel], fromDate="20220216", toDate="20220216")))
+    assert day1.trades[0].trade_identifier == day1.context.identifier("trade", "U1111111", "451001")
+    assert day2.trades[0].ref_trade_identifier == day1.trades[0].trade_identifier
 
 
 # --- instruments ------------------------------------------------------------------------------------------
@@ -620,8 +761,8 @@ def test_other_levels_of_detail_are_skipped_and_counted() -> None:
     out = Output(data)
     assert out.context.stats["skipped_closed_lot"] == 1
     assert out.context.stats["skipped_symbol_summary"] == 1
-    assert len(out.trades) == 1 and len(out.orders) == 1 and out.orders[0].quantity == 100
-    assert out.events[0].event_type == "filled"
+    assert len(out.trades) == 1 and len(out.orders) == 1 and out.orders[0].order_remote_id == "1001"
+    assert out.context.stats["order_rows"] == 1 and out.context.stats["derived_orders"] == 0
 
 
 def test_same_trade_twice_in_one_file_is_yielded_once() -> None:
@@ -853,7 +994,7 @@ def test_overlapping_statements_publish_without_duplicates(engine) -> None:
     assert sell["commission"] == Decimal("1.0446")
     assert sell["trade_time"] == local(dt.datetime(2022, 2, 15, 14, 30))
     order_1001 = orders.set_index("order_identifier").loc[first.trade("1830001").order_identifier]
-    assert order_1001["quantity"] == Decimal(300) and order_1001["order_manager_identifier"] == "mgr-a"
+    assert order_1001["quantity"] is None and order_1001["order_manager_identifier"] == "mgr-a"
     # publishing the same files again changes nothing
     publish_partition(SOURCE, dt.date(2022, 2, 16), [_facts("memory://both.xml", both)], engine=engine)
     assert len(Trades.read(engine=engine)) == 7

@@ -5,7 +5,9 @@ high-water mark over the partition folders' modification times: adding, removing
 file in ``<source>/<date>/`` bumps that folder's mtime, so only folders past the mark are listed.
 Folders of the last ``lookback_days`` business dates are also compared file by file (names,
 sizes, mtimes, kept in the cursor) to catch files rewritten in place, and filesystems without
-folder times (object stores) rely on that window alone.
+folder times (object stores) rely on that window alone. The cursor also keeps the names of the
+folders it has seen: a folder that appears with an mtime behind the mark (moved in from a staging
+area by ``mv``/``rsync -a``, or the history of a source just added to the catalogue) is new too.
 
 A partition is delivered only once it has settled: its folder and every file in it unchanged
 for ``settle_seconds``. The mark never passes a partition that is still being written or that
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 
 from exec_pipeline.lib.landing import ExtractFile, LandingZone
 
-CURSOR_VERSION = 1
+CURSOR_VERSION = 2
 
 
 @dataclass
@@ -30,19 +32,28 @@ class ScanCursor:
     mark: tuple[int, str] | None = None
     #: "source/date" -> signature of its files, for the folders inside the lookback window
     recent: dict[str, str] = field(default_factory=dict)
+    #: "source/date" of every folder seen (listed, or behind the mark); None: a version-1 cursor,
+    #: whose first scan takes the folders present as seen (as version 1 did)
+    known: set[str] | None = field(default_factory=set)
 
     def to_json(self) -> str:
-        return json.dumps({"v": CURSOR_VERSION, "mark": self.mark, "recent": self.recent}, sort_keys=True)
+        known = None if self.known is None else sorted(self.known)
+        return json.dumps({"v": CURSOR_VERSION, "mark": self.mark, "recent": self.recent, "known": known}, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str | None) -> ScanCursor:
         if not text:
             return cls()
         data = json.loads(text)
-        if data.get("v") != CURSOR_VERSION:
+        if data.get("v") not in (1, CURSOR_VERSION):
             return cls()  # an unknown cursor shape: rescan; run keys keep re-requests harmless
         mark = data.get("mark")
-        return cls(mark=(int(mark[0]), str(mark[1])) if mark else None, recent=dict(data.get("recent") or {}))
+        known = data.get("known")
+        return cls(
+            mark=(int(mark[0]), str(mark[1])) if mark else None,
+            recent=dict(data.get("recent") or {}),
+            known=None if known is None else set(known),
+        )
 
 
 @dataclass
@@ -91,13 +102,20 @@ def scan_landing(
     settled_before = now.timestamp() - settle_seconds
     first_recent_day = now.date() - dt.timedelta(days=lookback_days)
     candidates: list[tuple[int, str, str, dt.date, bool]] = []
+    # folders seen before, or behind the mark of a version-1 cursor (which kept no names)
+    known: set[str] = set()
+    unseen: set[str] = set()
     for source in sources:
         for business_date, folder_mtime in zone.partition_dirs(source):
             key = f"{source}/{business_date.isoformat()}"
             mtime_ns = int(folder_mtime * 1e9) if folder_mtime is not None else 0
             recent = business_date >= first_recent_day
             past_mark = cursor.mark is None or (mtime_ns, key) > cursor.mark
-            if past_mark or recent:
+            if cursor.known is None or key in cursor.known:
+                known.add(key)
+            elif not past_mark:
+                unseen.add(key)  # appeared with an old mtime: new all the same
+            if past_mark or recent or key in unseen:
                 folder_settled = folder_mtime is None or folder_mtime <= settled_before
                 candidates.append((mtime_ns, key, source, business_date, folder_settled))
     candidates.sort()
@@ -126,9 +144,10 @@ def scan_landing(
             waiting.append((source, business_date))
             mark_may_advance = mark_may_advance and not past_mark
             continue
+        known.add(key)
         if business_date >= first_recent_day:
             recent[key] = signature
-        changed = past_mark or cursor.recent.get(key) != signature
+        changed = past_mark or key in unseen or cursor.recent.get(key) != signature
         if changed and files:
             ready.append(
                 PartitionDelivery(
@@ -141,5 +160,6 @@ def scan_landing(
         if past_mark and mark_may_advance:
             mark = (mtime_ns, key)
     return ScanResult(
-        ready=ready, waiting=waiting, deferred=deferred, folders_listed=listed, cursor=ScanCursor(mark=mark, recent=recent)
-    )
+        ready=ready, waiting=waiting, deferred=deferred, folders_listed=listed,
+        cursor=ScanCursor(mark=mark, recent=recent, known=known),
+    )  # fmt: skip

@@ -101,3 +101,36 @@ def test_names_that_are_not_partitions_or_extracts_are_ignored(tmp_path):
     (tmp_path / "fixgw" / "2026-11-17" / "sub").mkdir()
     result = scan(tmp_path, ScanCursor())
     assert result.ready == []
+
+
+def test_a_folder_moved_in_with_an_old_mtime_is_delivered_once(tmp_path):
+    # found in review: a missed day prepared in a staging area, then `mv`-ed into place, keeps the
+    # mtime it had there, behind the mark of a delivery in between: it was never delivered
+    staging = tmp_path / "staging"
+    landing = tmp_path / "landing"
+    deliver(staging, "fixgw", "2026-11-03", "a.log", b"missed day", mtime=OLD - 7200)
+    deliver(landing, "fixgw", "2026-11-19", "a.log", b"yesterday", mtime=OLD)
+    first = scan(landing, ScanCursor())
+    assert keys(first) == ["fixgw/2026-11-19"]
+
+    (staging / "fixgw" / "2026-11-03").rename(landing / "fixgw" / "2026-11-03")
+    moved = scan(landing, ScanCursor.from_json(first.cursor.to_json()))
+    assert keys(moved) == ["fixgw/2026-11-03"]
+    again = scan(landing, ScanCursor.from_json(moved.cursor.to_json()))
+    assert again.ready == [] and again.folders_listed == 0
+
+
+def test_the_history_of_a_source_added_later_is_delivered(tmp_path):
+    deliver(tmp_path, "fixgw", "2026-11-19", "a.log", b"fix", mtime=OLD)
+    deliver(tmp_path, "ibkr", "2026-11-02", "s.xml", b"older history", mtime=OLD - 9000)
+    only_fix = scan_landing(LandingZone(str(tmp_path)), ["fixgw"], ScanCursor(), now=NOW, lookback_days=0)
+    with_ibkr = scan(tmp_path, ScanCursor.from_json(only_fix.cursor.to_json()))
+    assert keys(with_ibkr) == ["ibkr/2026-11-02"]
+
+
+def test_a_version_1_cursor_takes_the_folders_present_as_seen(tmp_path):
+    deliver(tmp_path, "fixgw", "2026-11-18", "a.log", b"old", mtime=OLD - 100)
+    deliver(tmp_path, "fixgw", "2026-11-19", "a.log", b"new", mtime=OLD)
+    mark = [int(OLD * 1e9), "fixgw/2026-11-19"]
+    upgraded = scan(tmp_path, ScanCursor.from_json(f'{{"v": 1, "mark": {mark}, "recent": {{}}}}'.replace("'", '"')))
+    assert upgraded.ready == [] and upgraded.cursor.known == {"fixgw/2026-11-18", "fixgw/2026-11-19"}

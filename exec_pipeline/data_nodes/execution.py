@@ -302,7 +302,10 @@ def publish_partition(
         repo.lock_fact_tables(connection)
         repo.set_aside_overlaps(connection, key)
         repo.delete_partition_facts(connection, key)
-        lineage = LineageContext(source=source, partition_key=key, run_id=run_id, ingested_at=now)
+        lineage = LineageContext(
+            source=source, partition_key=key, run_id=run_id, ingested_at=now,
+            extract_order=tuple(extract_id for _, extract_id in ledger),
+        )  # fmt: skip
         per_extract: list[tuple[ExtractFacts, int, dict[str, int]]] = []
         with loader_for(connection, lineage) as loader:  # owns the connection until finished
             for extract, extract_id in ledger:

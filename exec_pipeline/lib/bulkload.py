@@ -72,6 +72,10 @@ class LineageContext:
     partition_key: str
     run_id: str | None
     ingested_at: dt.datetime
+    #: the publish's extract ids in reading order (by URI, then sha256): the last tie-break between
+    #: two observations of one fact, so that which one is kept depends on the landing zone only,
+    #: not on the order the ledger first saw the files
+    extract_order: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -326,10 +330,20 @@ def _upsert_assignments(spec: _TableSpec, excluded: str) -> str:
     return ", ".join(f"{c} = {excluded}.{c}" for c in _row_columns(spec) if c != spec.identifier)
 
 
-def _earlier_observation(spec: _TableSpec, excluded: str) -> str:
-    rank = (spec.time_index, "partition_key", "record_number", "extract_id")
-    new = ", ".join(f"{excluded}.{c}" for c in rank)
-    old = ", ".join(f"{spec.table.name}.{c}" for c in rank)
+def _extract_rank(table: str, extract_order: tuple[int, ...]) -> str:
+    """SQL for the position of a row's extract in ``LineageContext.extract_order`` (rows of other
+    partitions, which differ in partition_key before this is compared, rank last)."""
+    if not extract_order:
+        return f"{table}.extract_id"
+    whens = " ".join(f"WHEN {int(extract_id)} THEN {rank}" for rank, extract_id in enumerate(extract_order))
+    return f"(CASE {table}.extract_id {whens} ELSE {len(extract_order)} END)"
+
+
+def _earlier_observation(spec: _TableSpec, excluded: str, extract_order: tuple[int, ...]) -> str:
+    """SQL: the new row (``excluded``) is an earlier observation than the stored one."""
+    rank = (spec.time_index, "partition_key", "record_number")
+    new = ", ".join([*(f"{excluded}.{c}" for c in rank), _extract_rank(excluded, extract_order)])
+    old = ", ".join([*(f"{spec.table.name}.{c}" for c in rank), _extract_rank(spec.table.name, extract_order)])
     return f"({new}) < ({old})"
 
 
@@ -566,9 +580,10 @@ class PostgresFactLoader(FactLoader):
             cursor.execute(
                 f"INSERT INTO {spec.table.name} ({columns}) "
                 f"SELECT DISTINCT ON ({spec.identifier}) {columns} FROM {stage} "
-                f"ORDER BY {spec.identifier}, {spec.time_index}, record_number, extract_id "
+                f"ORDER BY {spec.identifier}, {spec.time_index}, record_number, "
+                f"{_extract_rank(stage, self.lineage.extract_order)} "
                 f"ON CONFLICT ({spec.identifier}) DO UPDATE SET {_upsert_assignments(spec, 'EXCLUDED')} "
-                f"WHERE {_earlier_observation(spec, 'EXCLUDED')}"
+                f"WHERE {_earlier_observation(spec, 'EXCLUDED', self.lineage.extract_order)}"
             )
 
 
@@ -671,7 +686,7 @@ class SqliteFactLoader(FactLoader):
         # statement are upserted one by one, so duplicates inside the chunk resolve the same way.
         columns = ", ".join(_row_columns(spec))
         assignments = _upsert_assignments(spec, "excluded")
-        condition = _earlier_observation(spec, "excluded")
+        condition = _earlier_observation(spec, "excluded", self.lineage.extract_order)
         cursor.execute(
             f"INSERT INTO {spec.table.name} ({columns}) SELECT {columns} FROM temp.{stage} WHERE true "
             f"ON CONFLICT ({spec.time_index}, {spec.identifier}) DO UPDATE SET {assignments} WHERE {condition} "

@@ -198,6 +198,23 @@ def test_a_fact_nobody_else_observed_goes_with_its_partition(engine):
     assert sorted(Trades.read(engine=engine)["trade_identifier"]) == ["trd-B-1", "trd-B-2", "trd-Z-1", "trd-Z-2"]
 
 
+@pytest.mark.parametrize("chunk_rows", [1, 1000])
+def test_between_two_files_of_a_day_the_first_by_name_wins_a_tie_whatever_the_history(engine, monkeypatch, chunk_rows):
+    # found in review: two files report fill X at the same time and line; the ledger id (which file
+    # version was seen first) broke the tie, so appending an unrelated line to a.log flipped the price
+    monkeypatch.setattr(bulkload, "CHUNK_ROWS", chunk_rows)
+
+    def fill_x(price: str) -> TradeRecord:
+        return TradeRecord(1, at(DAY1, 15), "trd-X", "aapl", 1, Decimal(10), price=Decimal(price))
+
+    other = TradeRecord(2, at(DAY1, 16), "trd-Z", "aapl", 1, Decimal(1))
+    b = extract("file:///l/b.log", [fill_x("100.20")])
+    publish(engine, DAY1, [extract("file:///l/a.log", [fill_x("100.10")]), b])
+    publish(engine, DAY1, [extract("file:///l/a.log", [fill_x("100.10"), other]), b])
+    prices = Trades.read(engine=engine).set_index("trade_identifier")["price"]
+    assert prices["trd-X"] == Decimal("100.10")
+
+
 def test_the_same_file_under_two_names_is_stored_once(engine):
     records = order_day(DAY1, "A")
     summary = publish(engine, DAY1, [extract("file:///l/a.log", records), extract("file:///l/a-copy.log", records)])

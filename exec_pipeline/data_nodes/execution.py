@@ -188,6 +188,8 @@ class ExtractFacts:
     reader_name: str
     reader_version: str
     records: Iterable[FactRecord]
+    #: the catalogue entry's digest (SourceConfig.digest), kept in the ledger
+    config_digest: str | None = None
 
 
 @dataclass
@@ -292,6 +294,7 @@ def publish_partition(
                     size_bytes=extract.size_bytes,
                     reader_name=extract.reader_name,
                     reader_version=extract.reader_version,
+                    config_digest=extract.config_digest,
                     run_id=run_id,
                     now=now,
                 ),

@@ -161,6 +161,8 @@ class ExtractFile(Base):
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     reader_name: Mapped[str | None] = mapped_column(BytewiseString(64))
     reader_version: Mapped[str | None] = mapped_column(BytewiseString(32))
+    #: SourceConfig.digest of the catalogue entry it was read with (None: read before 0007)
+    config_digest: Mapped[str | None] = mapped_column(BytewiseString(16))
     first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
     last_ingested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_ingested_run_id: Mapped[str | None] = mapped_column(BytewiseString(64))

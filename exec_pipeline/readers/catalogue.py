@@ -17,6 +17,8 @@ sources:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import re
 from functools import cached_property
 from pathlib import Path
@@ -86,6 +88,13 @@ class SourceConfig(BaseModel):
         elif self.options:
             raise ValueError(f"format {self.format!r} takes no options")
         return self
+
+    @cached_property
+    def digest(self) -> str:
+        """A fingerprint of everything in this entry that shapes the facts read (mappings, time zone,
+        manager rule, options): the ledger keeps it, so a changed entry makes re-runs read again."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @cached_property
     def zoneinfo(self) -> ZoneInfo:

@@ -261,6 +261,7 @@ def record_extract(
     reader_version: str,
     run_id: str | None,
     now: dt.datetime,
+    config_digest: str | None = None,
 ) -> int:
     """The ledger id of this version of the extract, created on first sight."""
     values = {
@@ -268,6 +269,7 @@ def record_extract(
         "error": None,
         "reader_name": reader_name,
         "reader_version": reader_version,
+        "config_digest": config_digest,
         "last_ingested_at": now,
         "last_ingested_run_id": run_id,
         "source": source,
@@ -314,14 +316,15 @@ def update_extract_counts(connection: Connection, extract_id: int, rows: dict[st
     )
 
 
-def ingested_extracts(connection: Connection, partition_key: str) -> set[tuple[str, str, str | None]]:
-    """(uri, sha256, reader_version) of the extracts the partition's facts currently come from."""
+def ingested_extracts(connection: Connection, partition_key: str) -> set[tuple[str, str, str | None, str | None]]:
+    """(uri, sha256, reader_version, config_digest) of the extracts the partition's facts currently
+    come from: what a re-run compares with the landing zone and the catalogue to skip."""
     rows = connection.execute(
-        select(ExtractFile.uri, ExtractFile.sha256, ExtractFile.reader_version).where(
+        select(ExtractFile.uri, ExtractFile.sha256, ExtractFile.reader_version, ExtractFile.config_digest).where(
             ExtractFile.partition_key == partition_key, ExtractFile.status == "ingested"
         )
     )
-    return {(row.uri, row.sha256, row.reader_version) for row in rows}
+    return {(row.uri, row.sha256, row.reader_version, row.config_digest) for row in rows}
 
 
 def record_failed_extract(

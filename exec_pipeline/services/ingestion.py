@@ -90,9 +90,10 @@ def ingest_partition(
 ) -> IngestResult:
     """Replace the partition's facts with what its extracts say now.
 
-    Skips the publish (``skipped_unchanged``) when every extract's content hash and the reader
-    version match what the ledger holds as ingested for this partition, unless ``force`` or another
-    partition asked this one to publish again (``republish_requests``).
+    Skips the publish (``skipped_unchanged``) when every extract's content hash, the reader version
+    and the source's catalogue entry (``SourceConfig.digest``) match what the ledger holds as
+    ingested for this partition, unless ``force`` or another partition asked this one to publish
+    again (``republish_requests``).
     Raises :class:`~exec_pipeline.readers.base.ExtractUnreadable` naming the file when one extract
     cannot be read at all (nothing is published; the ledger records the failure) and
     :class:`PartitionVanished` when a partition that was ingested has no extracts any more, and
@@ -126,7 +127,7 @@ def ingest_partition(
         requests = repo.republish_requests(connection, key)
     if requests:
         result.republish_requested_by = requests[0].requested_by
-    current = {(r.uri, r.sha256, r.reader_version) for r in result.extracts}
+    current = {(r.uri, r.sha256, r.reader_version, config.digest) for r in result.extracts}
     if not files:
         if ingested:
             raise PartitionVanished(
@@ -143,7 +144,7 @@ def ingest_partition(
         # inside the try: a reader may refuse a file as soon as it is called, not only while iterated
         extracts = [
             ExtractFacts(read.uri, read.sha256, read.size_bytes, read.reader_name, read.reader_version,
-                         _records(landing, file, read, reader))
+                         _records(landing, file, read, reader), config.digest)
             for read, file in zip(result.extracts, files, strict=True)
         ]
         result.summary = publish_partition(source, business_date, extracts, run_id=run_id, engine=engine)

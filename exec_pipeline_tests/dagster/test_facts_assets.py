@@ -86,6 +86,29 @@ def test_rematerializing_an_unchanged_partition_skips_and_force_republishes(reso
         assert set(Trades.read(engine=engine)["run_id"]) == {forced.run_id}
 
 
+def test_a_changed_catalogue_entry_makes_the_next_run_read_again(resources, landing_root, warehouse_url, tmp_path):
+    # found in review: a fixed account mapping never reached days already ingested (re-runs skipped)
+    from exec_pipeline.defs.resources import LandingZoneResource
+    from exec_pipeline.lib import settings
+
+    write_extract(landing_root, "2026-11-17", "fills.csv", order_rows("2026-11-17", "PB-1"))
+    engine = get_engine(warehouse_url)
+    fixed = tmp_path / "sources.yaml"
+    fixed.write_text((settings.SAMPLE_DATA_DIR / "sources.yaml").read_text().replace(
+        "{PB-77: 00000000-0000-0000-0000-000000000004}", "{PB-77: 00000000-0000-0000-0000-0000000000ff}"))
+    with dg.instance_for_test() as instance:
+        run(resources, "2026-11-17|acme", instance=instance)
+        assert set(Trades.read(engine=engine)["account_identifier"]) == {"00000000-0000-0000-0000-000000000004"}
+        resources = {**resources, "landing": LandingZoneResource(url=str(landing_root), sources_path=str(fixed))}
+        again = run(resources, "2026-11-17|acme", instance=instance)
+        [event] = materializations(again, "execution/TradesTS")
+        assert event.metadata["partitions_skipped_unchanged"].value == 0
+        assert set(Trades.read(engine=engine)["account_identifier"]) == {"00000000-0000-0000-0000-0000000000ff"}
+        unchanged = run(resources, "2026-11-17|acme", instance=instance)
+        [event] = materializations(unchanged, "execution/TradesTS")
+        assert event.metadata["partitions_skipped_unchanged"].value == 1
+
+
 def test_a_changed_extract_replaces_the_partition(resources, landing_root, warehouse_url):
     path = write_extract(landing_root, "2026-11-17", "fills.csv", order_rows("2026-11-17", "PB-1", fills=4))
     engine = get_engine(warehouse_url)

@@ -60,8 +60,9 @@ def landing_zone_sensor(
             if not PARTITIONS.has_partition_key(key):
                 outside.append(str(key))
                 continue
-            reader_version = get_reader(catalogue.source(delivery.source).format).version
-            current = {(uri, sha, reader_version) for uri, sha in delivery.sha256_by_uri.items()}
+            config = catalogue.source(delivery.source)
+            reader_version = get_reader(config.format).version
+            current = {(uri, sha, reader_version, config.digest) for uri, sha in delivery.sha256_by_uri.items()}
             ingested = repo.ingested_extracts(connection, partition_key(delivery.source, delivery.business_date))
             if current == ingested:
                 unchanged += 1  # an identical re-delivery: the facts already come from these bytes

@@ -12,6 +12,14 @@ OrdStatus 39=5 replaced) are both read. FIX times are UTC (``YYYYMMDD-HH:MM:SS[.
 finer fractions are truncated to microseconds, a leap second :60 rolls over), so the source's
 ``timezone`` is not used. Times are parsed by slicing, whole seconds cached.
 
+In '|'-delimited logs a '|' may also sit inside a value (Text 58 ``a|b``): a piece without ``=`` or
+without a numeric tag continues the previous value. An empty field (``||``, SOH SOH) is nothing,
+with either delimiter (except, in a SOH line, one after a value holding ``=``: the one-pass split
+reads such a damaged line as if the '=' began a field). Several messages on one line (a logger that
+lost line breaks) are read one by one, also when the delimiter before the next ``8=FIX`` is missing
+(``...|10=1238=FIX.4.4|35=8|...``); a line with a second header (8 or 35 again) that cannot be cut
+into messages is rejected, never read as one message.
+
 Which order a report is about
 -----------------------------
 An order is (OrderID 37, client order id). The client order id is ClOrdID 11, except on Canceled,
@@ -32,33 +40,49 @@ Rows
   stop_limit, ... ``_ORD_TYPE``; unknown codes kept as sent), 59 time_in_force (0 day, 1 gtc, 2
   opg, 3 ioc, 4 fok, 5 gtx, 6 gtd, 7 at_the_close), 54 side (1/3/D buy, 2/4/5/6/E sell; others are
   rejected), 38 quantity, 44 limit_price, 99 stop_price, 15 currency, 126 ExpireTime, 1 account
-  (``context.account``), instrument (``context.asset(55, 48)``; 48 alone when there is no 55; for
-  derivatives ``"<55> <200> <C|P> <202>"``), order_time = the report's time,
+  (``context.account``), instrument (below), order_time = the report's time,
   ``order_manager_identifier`` = ``context.manager(client order id)``. A replaced order first seen
   through its replacement's 150=5 gets a row without quantity and prices (they are the
   replacement's); a fuller row from an earlier file wins in the warehouse (earliest time).
-- OrderEventsTS: one row per report (two for a Replaced report). event_time = TransactTime 60,
-  else SendingTime 52. event_type from ExecType (``_EXEC_EVENT``: 0 new, 3 done_for_day, 4
-  canceled, 5 replaced, 6 pending_cancel, 8 rejected, 9 suspended, A pending_new, C expired, D
-  restated, E pending_replace, G trade_correct, H trade_cancel, I status; 7 Stopped and B Calculated
-  are ``status`` events whose status says stopped / calculated); a fill is ``filled`` when the
-  order is done (39=2, 4.2's 150=2, or LeavesQty 151 = 0) else ``partially_filled``. order_status
-  from OrdStatus 39, except on fills whose 39 still says 0/1/A: the last fill's 39 often lags (the
-  final 39=2 comes on a later 150=I), so the status follows the fill progress (counted in
-  ``stale_fill_status``). cum_quantity 14, leaves_quantity 151, avg_price 6, reason = OrdRejReason
-  103 and ExecRestatementReason 378 spelled out, then Text 58.
-- TradesTS: one row per fill (150=F, or 150=1/2 with 20=0 or no 20): quantity = LastQty 32 (when
-  it is missing or 0, the CumQty 14 progress since the order's previous report in the file), price
-  = LastPx 31, trade_time = the report's time, trade_remote_id = ExecID 17, currency 15, venue =
-  LastMkt 30, liquidity from LastLiquidityInd 851 (1 added -> maker, 2 removed -> taker, else NULL).
-  Commission 12 is stored as an amount: CommType 13 = 3 (absolute) or absent as sent, 1 (per unit)
-  x LastQty, 2 (percent, 5% written .05) x LastQty x LastPx; other CommTypes leave it NULL
-  (``commission_not_absolute``; the raw fields stay in venue_metadata). commission_asset_identifier
-  = CommCurrency 479 (else Currency 15) mapped through the catalogue's ``assets`` when listed there,
-  else the currency code itself (ISO 4217 codes are already global, so not counted as unmapped).
-  Busts (150=H, 4.2 20=1) are ``trade_kind="bust"``, corrections (150=G, 4.2 20=2) ``"correction"``
-  with LastQty / LastPx = the corrected values; both carry ``ref_trade_identifier`` from ExecRefID
-  19. A bust without LastQty (or LastPx) takes the busted fill's, when that fill is in the file.
+- Instrument (``asset_identifier``; the catalogue's ``assets`` map broker instruments): Symbol 55
+  ``[N/A]`` is FIX's "no symbol", like an absent 55. A future or option (SecurityType 167 = FUT or
+  OPT, or any of MaturityMonthYear 200, MaturityDate 541, PutOrCall 201, StrikePrice 202) is keyed
+  ``"<55> <200> <541> <C|P> <202>"`` (the parts present; 48 stands for 55 when there is none), with
+  167 after 55 when there is neither 200 nor 202 (``"ES FUT 20260320"``): the key or else SecurityID
+  48 is looked up in the catalogue, never the underlying's 55. Other instruments: 55, else 48, is
+  looked up (``context.asset(55, 48)``); unmapped, the identifier is ``<source>:<55>`` (an equity
+  sent with 55 only), ``<source>:<48>`` (48 alone), or ``<source>:<55> <22>:<48>`` when both 55 and
+  SecurityID 48 are sent (a root symbol like ``ES`` names several instruments; IDSource 22 left out
+  when absent).
+- OrderEventsTS: one row per report (two for a Replaced report). event_time = TransactTime 60, else,
+  on a resend (PossDupFlag 43 or PossResend 97 = Y), OrigSendingTime 122 (its SendingTime 52 is the
+  time it was sent again), else SendingTime 52. event_type from ExecType (``_EXEC_EVENT``: 0 new, 3
+  done_for_day, 4 canceled, 5 replaced, 6 pending_cancel, 8 rejected, 9 suspended, A pending_new, C
+  expired, D restated, E pending_replace, G trade_correct, H trade_cancel, I status; 7 Stopped and B
+  Calculated are ``status`` events whose status says stopped / calculated); a fill is ``filled``
+  when the order is done (39=2, 4.2's 150=2, or LeavesQty 151 = 0) else ``partially_filled``.
+  order_status from OrdStatus 39, except on fills whose 39 still says 0/1/A: the last fill's 39
+  often lags (the final 39=2 comes on a later 150=I), so the status follows the fill progress
+  (counted in ``stale_fill_status``). cum_quantity 14, leaves_quantity 151, avg_price 6, reason =
+  OrdRejReason 103 and ExecRestatementReason 378 spelled out, then Text 58.
+- TradesTS: one row per fill (150=F, or 150=1/2 with 20=0 or no 20): quantity = LastQty 32 (when it
+  is missing or 0, the CumQty 14 progress since the order's previous report in the file; only a
+  report's first delivery moves that progress, and another delivery of a trade read already, like a
+  drop copy, takes that trade's quantity), price = LastPx 31, trade_time = the report's time,
+  trade_remote_id = ExecID 17, currency 15, venue = LastMkt 30, liquidity from LastLiquidityInd 851
+  (1 added -> maker, 2 removed -> taker, else NULL). Commission 12 is stored as an amount: CommType
+  13 = 3 (absolute) or absent as sent, 1 (per unit) x LastQty, 2 (percent, 5% written .05) x LastQty
+  x LastPx; other CommTypes leave it NULL (``commission_not_absolute``; the raw fields stay in
+  venue_metadata). commission_asset_identifier = CommCurrency 479 (else Currency 15) mapped through
+  the catalogue's ``assets`` when listed there, else the currency code itself (ISO 4217 codes are
+  already global, so not counted as unmapped). Busts (150=H, 4.2 20=1) are ``trade_kind="bust"``,
+  corrections (150=G, 4.2 20=2) ``"correction"`` with LastQty / LastPx = the corrected values; both
+  carry ``ref_trade_identifier`` from ExecRefID 19: the trade identifier of the fill they refer to.
+  A trade corrected more than once is named by its last correction's ExecID (FIX 4.4); when 19 names
+  a correction read earlier in the file, the reference is that correction's own reference, i.e. the
+  corrected fill (a correction in another file keeps ("trade", 37, 19): the warehouse follows the
+  chain). A bust without LastQty (or LastPx) takes the busted fill's (its last correction's), when
+  that fill is in the file.
 - Everything a line yields shares one raw record (``venue_metadata`` / ``event_metadata``): the
   message's fields by tag (``{"35": "8", "37": ...}``; repeated tags, i.e. repeating groups, as lists
   of values) plus ``log_prefix``.
@@ -69,26 +93,32 @@ Identifiers (``context.identifier``; parts are the broker's text as sent, "" whe
 - event: ("event", 37, client order id, ExecID 17, ExecType 150, ExecTransType 20, OrdStatus 39,
   CumQty 14). ExecID alone is not enough: sloppy simulators reuse one ExecID for every report of an
   order, and the report's type, status and progress tell those apart while staying a function of
-  the message only; a resend (same ExecID, same content) gets the same identifier.
+  the message only; a resend (same ExecID, same content) gets the same identifier. A trade report
+  whose identifier was delivered already, by the same session or (once the ExecID is known to be
+  reused in the order) by any, but with another LastPx 31, LastQty 32 or time (as values) is a new
+  execution, e.g. a refill after a bust: its identifier gets its time (the 60, 122 or 52 text), 32
+  and 31 appended.
 - trade: ("trade", 37, ExecID 17) for fills, busts and corrections alike, so a bust's
   ``ref_trade_identifier`` = ("trade", 37, ExecRefID 19) is the busted fill's identifier without
-  seeing that fill. When a simulator reuses an ExecID for several trades of one order, the first
-  in the file keeps ("trade", 37, 17) and later ones are keyed on their CumQty progress: ("trade",
-  37, 17, 150, 20, 14, 32) (counted in ``reused_exec_id``); a bust naming such an ExecID refers to
-  its first fill. (With reused ExecIDs, "the first in the file" means the same fill only when the
-  file holds the order's whole day, as a daily drop copy does.)
+  seeing that fill. When a simulator reuses an ExecID for several trades of one order, the first in
+  the file keeps ("trade", 37, 17) and later ones are keyed on their CumQty progress: ("trade", 37,
+  17, 150, 20, 14, 32) (counted in ``reused_exec_id``), and such a new execution repeating an
+  earlier trade's (see event) ("trade", 37, 17, 150, 20, 14, 32, time, 31); a bust naming such an
+  ExecID refers to its first fill. (With reused ExecIDs, "the first in the file" means the same fill
+  only when the file holds the order's whole day, as a daily drop copy does.)
 
 Duplicates and integrity
 ------------------------
-Resends (PossDupFlag 43=Y / PossResend 97=Y) and repeated lines are stored once: a report is
-dropped when the same session (SenderCompID 49, TargetCompID 56) already delivered a report with
-the same event identifier (same ExecID and content) in this file; MsgSeqNum 34 is ignored (a resend
-has a new one). Counted in ``duplicate_resend`` (flagged) or ``duplicate_report`` (not flagged). A
-flagged report whose original is not in the file is kept (``possdup_unmatched``): it meets its
-original in the warehouse through the identifiers. Another session's copy of a report (a drop copy)
-is kept too and has the same identifiers. A wrong BodyLength 9 or CheckSum 10 (recomputed over the
-bytes as the sender did, with SOH delimiters) is tolerated and counted (``bad_body_length``,
-``bad_checksum``, ``missing_checksum``).
+Resends (PossDupFlag 43=Y / PossResend 97=Y) and repeated lines are stored once: a report is dropped
+when the same session (SenderCompID 49, TargetCompID 56) already delivered a report with the same
+event identifier (same ExecID and content) in this file; MsgSeqNum 34 is ignored (a resend has a new
+one), and a refill reusing an ExecID is no duplicate (see the event identifier). Counted in
+``duplicate_resend`` (flagged) or ``duplicate_report`` (not flagged). A flagged report whose
+original is not in the file is kept (``possdup_unmatched``): it meets its original in the warehouse
+through the identifiers. Another session's copy of a report (a drop copy) is kept too and has the
+same identifiers. A wrong BodyLength 9 or CheckSum 10 (recomputed over the bytes as the sender did,
+with SOH delimiters) is tolerated and counted (``bad_body_length``, ``bad_checksum``,
+``missing_checksum``).
 
 Bad input
 ---------
@@ -96,7 +126,8 @@ A line that cannot be normalised becomes one reject naming the tag (``field="tag
 and nothing else comes from that line: no ``8=FIX`` at all, no MsgType 35, a field that is not
 ``tag=value``, a report without 37/17/150/54/55 (or 48), an unknown ExecType/OrdStatus/Side/
 ExecTransType, a bad number (exponents beyond 1e±40 included) or time, a fill without quantity or
-LastPx, a bust/correction without ExecRefID 19, a value too long for its warehouse column. FIX is
+LastPx, a bust/correction without ExecRefID 19, a value too long for its warehouse column (an
+instrument identifier too long names its longest part's tag: 55, 48, 202...). FIX is
 ASCII: UTF-8 is accepted and an odd non-UTF-8 line is read as latin-1 (``non_utf8_lines``). Only a
 file that is no text log at all raises ``ExtractUnreadable``: compressed, or binary with no 8=FIX.
 
@@ -109,7 +140,8 @@ non_utf8_lines, orders_spilled, orders_reloaded, unexpected_errors
 (0 unless this module has a bug: such a line is rejected rather than failing the file).
 
 Speed: the file is decoded ~256 KB at a time, each line is split once (one ``replace`` + ``split``
-into a dict), numbers, whole seconds, second fractions and mapped accounts/assets are cached, and
+into a dict; a '|' line only when its separators, read with one ``bytes.translate``, alternate ``=``
+and ``|``), numbers, whole seconds, second fractions and mapped accounts/assets are cached, and
 identifiers come from base's maker for all-text parts.
 
 Memory: :func:`read_stream` takes the file in blocks (ingestion streams it), and what the reader
@@ -126,7 +158,7 @@ import marshal
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from itertools import chain
+from itertools import chain, pairwise
 from typing import NamedTuple, NoReturn
 from decimal import Decimal, InvalidOperation
 
@@ -145,7 +177,8 @@ from exec_pipeline.readers.base import (
 
 NAME = "fix44"
 #: 1.0.1: a tag of non-ASCII digits ("²=x") rejects its line on every path (the one-pass split took it)
-VERSION = "1.0.1"
+#: 1.1.0: exact "|" split; glued messages; CumQty progress; refills; 122; instrument keys; correction chains
+VERSION = "1.1.0"
 
 Record = OrderRecord | OrderEventRecord | TradeRecord | RejectRecord
 
@@ -161,10 +194,10 @@ TAG_NAMES: dict[str, str] = {
     "38": "OrderQty", "39": "OrdStatus", "40": "OrdType", "41": "OrigClOrdID", "43": "PossDupFlag",
     "44": "Price", "48": "SecurityID", "49": "SenderCompID", "52": "SendingTime", "54": "Side",
     "55": "Symbol", "56": "TargetCompID", "58": "Text", "59": "TimeInForce", "60": "TransactTime",
-    "97": "PossResend", "99": "StopPx", "103": "OrdRejReason", "126": "ExpireTime",
-    "150": "ExecType", "151": "LeavesQty", "200": "MaturityMonthYear", "201": "PutOrCall",
-    "202": "StrikePrice", "378": "ExecRestatementReason", "479": "CommCurrency",
-    "851": "LastLiquidityInd",
+    "97": "PossResend", "99": "StopPx", "103": "OrdRejReason", "122": "OrigSendingTime",
+    "126": "ExpireTime", "150": "ExecType", "151": "LeavesQty", "167": "SecurityType",
+    "200": "MaturityMonthYear", "201": "PutOrCall", "202": "StrikePrice", "378": "ExecRestatementReason",
+    "479": "CommCurrency", "541": "MaturityDate", "851": "LastLiquidityInd",
 }  # fmt: skip
 
 
@@ -275,6 +308,8 @@ _RESTATEMENT_REASON: dict[str, str] = {
 
 #: An absent or placeholder value (one set lookup instead of ``is None or in MISSING``).
 _ABSENT = MISSING | {None}
+#: A Symbol 55 that names no instrument: absent, a placeholder, or FIX's "[N/A]".
+_NO_SYMBOL = _ABSENT | {"[N/A]"}
 
 _EXEC_TRANS_TYPES = frozenset({"0", "1", "2", "3"})
 _FLAG_YES = frozenset({"Y", "y"})
@@ -525,8 +560,10 @@ class _SeveralMessages(Exception):
 
 def _fields(body: str, delimiter: str, stats: dict[str, int]) -> tuple[dict[str, str], dict[str, object]]:
     """The message's fields, the slow way, for what the one-pass split cannot take: values containing
-    '=' (Text 58 "a=b"), repeated tags (repeating groups) and, in '|'-delimited logs, values
-    containing '|' (a segment without '=' or without a numeric tag continues the previous value).
+    '=' (Text 58 "a=b"), repeated tags (repeating groups), empty fields (skipped) and, in
+    '|'-delimited logs, values containing '|' (a segment without '=' or without a numeric tag
+    continues the previous value). A second header (8 or 35 again, or "8=FIX" glued to the CheckSum)
+    raises :class:`_SeveralMessages`.
 
     Returns the fields to read (the first value of a repeated tag) and the raw record (repeated
     tags as lists of values, in order)."""
@@ -536,17 +573,19 @@ def _fields(body: str, delimiter: str, stats: dict[str, int]) -> tuple[dict[str,
     pieces: dict[str, list[str]] = {}
     previous: str | None = None
     for segment in body.split(delimiter):
+        if not segment:  # an empty field ("||", SOH SOH): nothing, with either delimiter
+            continue
         tag, equals, value = segment.partition("=")
         if not (equals and tag.isdigit() and tag.isascii()):
             if delimiter == "|" and previous is not None and not isinstance(raw[previous], list):
                 pieces.setdefault(previous, [first[previous]]).append(segment)
                 continue
-            if not segment:
-                continue
             raise RecordError(None, f"malformed field {segment[:40]!r} (expected tag=value with a numeric tag)")
         existing = raw.get(tag)
-        if tag == "8" and existing is not None:
-            raise _SeveralMessages
+        if existing is not None and (tag == "8" or tag == "35"):
+            raise _SeveralMessages  # a second header: another message on the same line
+        if tag == "10" and "8=FIX" in value:
+            raise _SeveralMessages  # "10=1238=FIX.4.4": the next message glued to the CheckSum
         if existing is None:
             first[tag] = raw[tag] = value
         elif isinstance(existing, list):
@@ -566,6 +605,23 @@ def _fields(body: str, delimiter: str, stats: dict[str, int]) -> tuple[dict[str,
 
 #: CheckSum 10 texts by value ("000".."255").
 _CHECKSUM_TEXT = tuple(f"{i:03d}" for i in range(256))
+
+
+class _Separators(dict[int, bytes]):
+    """Number of fields -> the separators of a well-formed '|'-delimited message, in order: ``=``
+    then ``|=`` for every further field (what the one-pass split assumes)."""
+
+    def __missing__(self, fields: int) -> bytes:
+        separators = b"=" + b"|=" * (fields - 1) if fields > 0 else b""
+        if fields < 1000:
+            self[fields] = separators
+        return separators
+
+
+_SEPARATORS = _Separators()
+#: bytes.translate's delete argument keeping only '=' and '|' (UTF-8 continuation bytes are >= 0x80:
+#: a non-ASCII character never reads as a separator)
+_NOT_PIPE_OR_EQUALS = bytes(b for b in range(256) if b not in b"=|")
 
 
 def read(data: bytes, context: ReaderContext) -> Iterator[Record]:
@@ -658,9 +714,17 @@ def _trade_signature(exec_type: str, trans_type: str | None, cum_text: str | Non
 
 
 def _first_trade(memo: str) -> tuple[Decimal, Decimal | None]:
-    """(quantity, price) of the trade row an ExecID memo was written for."""
-    _, quantity, price = memo.split("\x02")
-    return Decimal(quantity), None if price == "None" else Decimal(price)
+    """(quantity, price) of the trade row a memo was written for."""
+    parts = memo.split("\x02")
+    return Decimal(parts[1]), None if parts[2] == "None" else Decimal(parts[2])
+
+
+def _corrected(memo: str | None) -> str | None:
+    """The trade identifier of the fill a correction's memo corrects (None for other memos)."""
+    if memo is None:
+        return None
+    parts = memo.split("\x02")
+    return parts[4] if len(parts) > 4 else None
 
 
 class _Reader:
@@ -705,13 +769,24 @@ class _Reader:
         msg: dict[str, str]
         raw: dict[str, object]
         # one pass when every field has exactly one '=' and a numeric tag: split on both at once
-        # (fields + '=' signs pieces, i.e. twice as many pieces as '=' signs, when each field has one)
+        # (fields + '=' signs pieces, i.e. twice as many pieces as '=' signs, when each field has one).
+        # In '|' logs equal counts are not enough: a '|' inside a value (a field without '=') and a
+        # value holding '=' cancel out, so there the separators themselves must alternate '=', '|'.
+        # SOH is never inside a value: only a damaged SOH line (an empty field, or one without '=',
+        # with a value holding '=') cancels out; an empty tag catches an empty field before that value.
         items = body.replace("=", delimiter).split(delimiter)
-        if len(items) == 2 * body.count("="):
+        equals = body.count("=")
+        if len(items) == 2 * equals:
             tags = items[::2]
             msg = dict(zip(tags, items[1::2]))
             joined = "".join(tags)
-            if len(msg) == len(tags) and joined.isdigit() and joined.isascii():  # "²".isdigit() too
+            if (
+                len(msg) == len(tags)
+                and joined.isdigit()
+                and joined.isascii()  # "²".isdigit() too
+                and "" not in msg  # "=x", or an empty field before a value holding '='
+                and (delimiter == SOH or body.encode().translate(None, _NOT_PIPE_OR_EQUALS) == _SEPARATORS[equals])
+            ):
                 raw = msg  # type: ignore[assignment]
             else:
                 msg, raw = _fields(body, delimiter, stats)
@@ -780,8 +855,8 @@ class _Reader:
             raise RecordError(tag_field("54"), f"{side_code!r} is neither a buy nor a sell side")
         symbol = get("55")
         security_id = get("48")
-        if symbol in _ABSENT or security_id is not None:
-            if symbol in MISSING:
+        if symbol in _NO_SYMBOL or security_id is not None:
+            if symbol in MISSING or symbol == "[N/A]":  # FIX's Symbol for "no symbol": 48 names it
                 symbol = None
             if security_id in MISSING:
                 security_id = None
@@ -804,13 +879,18 @@ class _Reader:
         elif exec_type == "1" or exec_type == "2":
             stats["fix42_reports"] += 1
 
-        # time: TransactTime 60, else SendingTime 52; whole seconds and fractions are cached
+        # time: TransactTime 60, else (on a resend) OrigSendingTime 122, else SendingTime 52; whole
+        # seconds and fractions are cached
         stamp = get("60")
         if stamp in _ABSENT:
-            stamp = get("52")
-            if stamp in _ABSENT:
-                raise RecordError(tag_field("60"), "is required (and there is no SendingTime 52 either)")
-            when = self.time(stamp, "52")
+            stamp = get("122")
+            if stamp not in _ABSENT and (get("43") in _FLAG_YES or get("97") in _FLAG_YES):
+                when = self.time(stamp, "122")  # a resend's 52 is the time it was sent again
+            else:
+                stamp = get("52")
+                if stamp in _ABSENT:
+                    raise RecordError(tag_field("60"), "is required (and there is no SendingTime 52 either)")
+                when = self.time(stamp, "52")
         else:
             time = self.time
             when = time.seconds.get(stamp[:17])  # type: ignore[assignment]
@@ -900,6 +980,17 @@ class _Reader:
         if bit is None:
             bit = self.sessions[session] = 1 << len(self.sessions)
         sessions_delivered = delivered.get(event_id, 0)
+        other = None  # (time, 32, 31) of a new execution repeating an earlier trade's ExecID and progress
+        if (
+            sessions_delivered  # a resend, a repeated line, a drop copy... or such a new execution
+            and kind is not None
+            and (sessions_delivered & bit or exec_id + "\x03" in state.trades)
+            and not self._same_execution(state, msg, exec_id, exec_type, trans_type, cum_text, when)
+        ):
+            other = (stamp, get("32") or "", get("31") or "")  # a resend repeats them: still caught
+            event_id = self.event_id(order_id, order_clordid or "", exec_id, exec_type, trans_type or "",
+                                     status_code or "", cum_text or "", *other)  # fmt: skip
+            sessions_delivered = delivered.get(event_id, 0)
         if sessions_delivered & bit:
             if get("43") in _FLAG_YES or get("97") in _FLAG_YES:
                 stats["duplicate_resend"] += 1
@@ -914,10 +1005,10 @@ class _Reader:
         account = self.accounts.get(broker_account, "")
         if account == "":
             account = self._account(broker_account)
-        if "200" in msg or "202" in msg:
-            asset = self._asset(_derivative(msg, symbol or security_id), security_id)  # type: ignore[arg-type]
+        if ("200" in msg or "202" in msg or "541" in msg or "201" in msg or "167" in msg) and _is_derivative(msg):
+            asset = self._derivative_asset(msg, symbol, security_id)
         else:
-            asset = self.assets.get((symbol, security_id)) or self._asset(symbol, security_id)
+            asset = self.assets.get((symbol, security_id)) or self._asset(msg, symbol, security_id)
         if len(exec_id) > ID_WIDTH:
             raise RecordError(tag_field("17"), f"is longer than {ID_WIDTH} characters")
 
@@ -931,14 +1022,14 @@ class _Reader:
         trade = None
         if kind is not None:
             trade = self._trade(number, msg, raw, kind, order, order_id, order_clordid, state, exec_id, exec_type,
-                                trans_type, cum_text, cum, when, side, account, asset)  # fmt: skip
+                                trans_type, cum_text, cum, when, stamp, other, side, account, asset)  # fmt: skip
         reason = None
         if "58" in msg or "103" in msg or "378" in msg:
             reason = _reason(msg)
 
         # --- emit -------------------------------------------------------------------------------------------
         delivered[event_id] = sessions_delivered | bit
-        if cum is not None:
+        if cum is not None and not sessions_delivered:  # progress from a report's first delivery only
             state.cum[order_clordid] = cum_text  # type: ignore[assignment]  # parsed: a number
         new = tuple.__new__
         out: list[Record] = []
@@ -972,10 +1063,10 @@ class _Reader:
         """The records of a line holding several messages, each read on its own (same line number)."""
         self.stats["several_messages_per_line"] += 1
         delimiter = SOH if SOH in line else "|"
-        parts = line.split(delimiter + "8=FIX")
+        cuts = [0, *_message_starts(line, delimiter), len(line)]
         out: list[Record] = []
-        for i, part in enumerate(parts):
-            text = part if i == 0 else "8=FIX" + part
+        for start, stop in pairwise(cuts):
+            text = line[start:stop]
             try:
                 out.extend(self.message(number, text) or ())
             except _SeveralMessages:  # "8=FIX" again without a delimiter before it
@@ -1002,17 +1093,68 @@ class _Reader:
             self.accounts[broker_account] = account  # mapped: no counting to keep
         return account
 
-    def _asset(self, instrument: str | None, security_id: str | None) -> str:
-        key = (instrument, security_id)
-        if instrument is None:  # SecurityID 48 alone names the instrument
-            instrument, security_id = security_id, None
-        asset = self.context.asset(instrument, security_id)  # type: ignore[arg-type]
-        if len(asset) > ID_WIDTH:
-            raise RecordError(tag_field("55"), f"is longer than {ID_WIDTH} characters")
+    def _asset(self, msg: dict[str, str], symbol: str | None, security_id: str | None) -> str:
+        """The asset of an instrument that is no derivative (rules in the module doc)."""
         assets = self.context.config.assets
-        if instrument in assets or security_id in assets:
-            self.assets[key] = asset  # mapped: no counting to keep
+        mapped = symbol in assets or security_id in assets
+        if symbol is None:  # SecurityID 48 alone names the instrument
+            asset = self.context.asset(security_id)  # type: ignore[arg-type]
+            tags: tuple[str, ...] = ("48",)
+        elif security_id is None or mapped:
+            asset = self.context.asset(symbol, security_id)
+            tags = ("55",)
+        else:  # 55 alone may be ambiguous (a root, a ticker on several venues): 48 tells the instrument
+            source = msg.get("22")
+            if source is None or source in MISSING:
+                asset = self.context.asset(f"{symbol} {security_id}")
+            else:
+                asset = self.context.asset(f"{symbol} {source}:{security_id}")
+            tags = ("55", "48", "22")
+        if len(asset) > ID_WIDTH:
+            _raise_too_long(msg, tags)
+        if mapped:
+            self.assets[symbol, security_id] = asset  # mapped: no counting to keep
         return asset
+
+    def _derivative_asset(self, msg: dict[str, str], symbol: str | None, security_id: str | None) -> str:
+        """The asset of a future or option: never the underlying's (``55``) mapping."""
+        asset = self.context.asset(_derivative(msg, symbol or security_id), security_id)  # type: ignore[arg-type]
+        if len(asset) > ID_WIDTH:
+            _raise_too_long(msg, ("55" if symbol else "48", *_DERIVATIVE_KEY_TAGS))
+        return asset
+
+    def _same_execution(
+        self,
+        state: _Order,
+        msg: dict[str, str],
+        exec_id: str,
+        exec_type: str,
+        trans_type: str | None,
+        cum_text: str | None,
+        when: dt.datetime,
+    ) -> bool:
+        """Whether a trade report whose event identifier was delivered already repeats the trade read
+        then (a resend, a copy) rather than being a new execution reusing its ExecID and progress (a
+        refill after a bust): the same LastQty 32 (in the signature), LastPx 31 and time, as values."""
+        trades = state.trades
+        signature = _trade_signature(exec_type, trans_type, cum_text, msg.get("32"))
+        memo = trades.get(exec_id)
+        if memo is None:
+            return True  # nothing to compare with: as before, a duplicate
+        if not memo.startswith(signature + "\x02"):
+            memo = trades.get(f"{exec_id}\x03{signature}")
+            if memo is None:
+                return False  # the trade read then had another LastQty
+        _, _, price, stamp, *_ = memo.split("\x02")
+        text = msg.get("31")
+        if text is not None:
+            try:
+                value = self.numbers[text]
+            except _BadNumber:
+                return False  # the line is rejected when read as a new trade
+            if value is not None and (price == "None" or Decimal(price) != value):
+                return False
+        return self.time(stamp, "60") == when
 
     def _order(
         self,
@@ -1094,6 +1236,8 @@ class _Reader:
         cum_text: str | None,
         cum: Decimal | None,
         when: dt.datetime,
+        stamp: str,
+        other: tuple[str, str, str] | None,
         side: int,
         account: str | None,
         asset: str,
@@ -1101,7 +1245,26 @@ class _Reader:
         """The fill, bust or correction a report carries (rules in the module doc)."""
         get = msg.get
         numbers = self.numbers
+        trades = state.trades
         qty_text = get("32")
+        # which trade: its ExecID, unless a sloppy simulator reused it within the order. ``memo`` is
+        # what the file said of this trade already (None when it is new), ``key`` where to remember it.
+        signature = _trade_signature(exec_type, trans_type, cum_text, qty_text)
+        memo = trades.get(exec_id)
+        key: str | None = None
+        reused: tuple[str, ...] = ()
+        if other is not None:  # a new execution repeating an earlier trade's ExecID and progress
+            reused = (exec_type, trans_type or "", cum_text or "", qty_text or "", other[0], other[2])
+            key = "\x03".join((exec_id, *reused))
+            memo = trades.get(key)
+        elif memo is None:
+            key = exec_id
+        elif not memo.startswith(signature + "\x02"):  # not the same trade again (another session's copy)
+            reused = (exec_type, trans_type or "", cum_text or "", qty_text or "")
+            key = f"{exec_id}\x03{signature}"
+            memo = trades.get(key)
+        if memo is not None:
+            key = None
         try:
             last_qty = None if qty_text is None else numbers[qty_text]
             value = get("31")
@@ -1117,13 +1280,16 @@ class _Reader:
             if quantity is None or quantity <= 0:
                 if quantity is not None and quantity < 0:
                     raise RecordError(tag_field("32"), f"{qty_text!r} is negative on a fill")
-                previous_text = state.cum.get(order_clordid)
-                previous = None if previous_text is None else numbers[previous_text]
-                if cum is None or previous is None or cum <= previous:
-                    raise RecordError(
-                        tag_field("32"), "is required on a fill (and the CumQty 14 progress does not give it)"
-                    )
-                quantity = cum - previous  # CumQty progress since the order's previous report
+                if memo is not None:  # a copy of a trade read already: its quantity
+                    quantity = _first_trade(memo)[0]
+                else:
+                    previous_text = state.cum.get(order_clordid)
+                    previous = None if previous_text is None else numbers[previous_text]
+                    if cum is None or previous is None or cum <= previous:
+                        raise RecordError(
+                            tag_field("32"), "is required on a fill (and the CumQty 14 progress does not give it)"
+                        )
+                    quantity = cum - previous  # CumQty progress since the order's previous report
             if price is None:
                 raise RecordError(tag_field("31"), "is required on a fill but missing")
         else:
@@ -1131,9 +1297,11 @@ class _Reader:
             if ref_exec_id is None or ref_exec_id in MISSING:
                 what = "trade cancel (bust)" if kind == "bust" else "trade correction"
                 raise RecordError(tag_field("19"), f"is required on a {what}: the ExecID of the fill it refers to")
-            ref = self.trade_id(order_id, ref_exec_id)
-            memo = state.trades.get(ref_exec_id)
-            original = None if memo is None else _first_trade(memo)
+            referred = trades.get(ref_exec_id)
+            original = None if referred is None else _first_trade(referred)
+            # a correction corrected again is named by its own ExecID (FIX: ExecRefID names the last
+            # correction): refer to the fill it corrects
+            ref = _corrected(referred) or self.trade_id(order_id, ref_exec_id)
             quantity = abs(last_qty) if last_qty else None
             if kind == "bust":
                 if quantity is None and original is not None:
@@ -1174,17 +1342,18 @@ class _Reader:
                 venue = None
             elif len(venue) > VENUE_WIDTH:
                 raise RecordError(tag_field("30"), f"is longer than {VENUE_WIDTH} characters")
-        # the trade's identifier: its ExecID, unless a sloppy simulator reused it within the order
-        signature = _trade_signature(exec_type, trans_type, cum_text, qty_text)
-        first = state.trades.get(exec_id)
-        if first is None:
-            state.trades[exec_id] = f"{signature}\x02{quantity}\x02{price}"
-            trade_id = self.trade_id(order_id, exec_id)
-        elif first.startswith(signature + "\x02"):  # the same trade again (another session delivering it)
-            trade_id = self.trade_id(order_id, exec_id)
-        else:
+        # remembered once the line is known good (a rejected line leaves no trace)
+        if key is not None:
+            if kind == "correction":
+                trades[key] = f"{signature}\x02{quantity}\x02{price}\x02{stamp}\x02{ref}"
+            else:
+                trades[key] = f"{signature}\x02{quantity}\x02{price}\x02{stamp}"
+        if reused:
             self.stats["reused_exec_id"] += 1
-            trade_id = self.trade_id(order_id, exec_id, exec_type, trans_type or "", cum_text or "", qty_text or "")
+            trades[exec_id + "\x03"] = ""  # the ExecID is known to be reused in this order
+            trade_id = self.trade_id(order_id, exec_id, *reused)
+        else:
+            trade_id = self.trade_id(order_id, exec_id)
 
         return tuple.__new__(TradeRecord, (
             number, when, trade_id, asset, side, quantity, order, account, exec_id, price, currency, commission,
@@ -1200,6 +1369,31 @@ def _strip_prefix(line: str) -> tuple[str, str]:
     if start < 0:
         raise RecordError(tag_field("8"), "not a FIX message (no 8=FIX BeginString)")
     return line[:start].strip(), line[start:]
+
+
+def _message_starts(line: str, delimiter: str) -> list[int]:
+    """Where the second and further messages of a line start: at each ``8=FIX`` after the first
+    message's that follows a delimiter, or that a header follows (``8=FIX.4.4|9=`` or ``|35=``)
+    whatever comes before it (``10=1238=FIX.4.4|...``: the delimiter after the CheckSum is missing)."""
+    first = line.find("8=FIX")
+    while first > 0 and line[first - 1].isdigit():  # as _strip_prefix: "58=FIX..." is a value
+        first = line.find("8=FIX", first + 1)
+    starts = []
+    at = line.find("8=FIX", first + 1) if first >= 0 else -1
+    while at > 0:
+        after = line.find(delimiter, at)
+        if line[at - 1] == delimiter or (after > 0 and line.startswith(("9=", "35="), after + 1)):
+            starts.append(at)
+        at = line.find("8=FIX", at + 1)
+    return starts
+
+
+def _raise_too_long(msg: dict[str, str], tags: tuple[str, ...]) -> NoReturn:
+    """Reject an instrument identifier longer than its column, naming its longest part's tag."""
+    tag = max((t for t in tags if msg.get(t)), key=lambda t: len(msg[t]), default=tags[0])
+    if len(msg.get(tag) or "") > ID_WIDTH:
+        raise RecordError(tag_field(tag), f"is longer than {ID_WIDTH} characters")
+    raise RecordError(tag_field(tag), f"makes the instrument identifier longer than {ID_WIDTH} characters")
 
 
 def _raise_bad_number(msg: dict[str, str], tags: tuple[str, ...]) -> NoReturn:
@@ -1219,17 +1413,46 @@ def _currency(code: str | None, tag: str) -> str | None:
     return code
 
 
+#: The tags of a derivative's key after its symbol (201 written C / P).
+_DERIVATIVE_KEY_TAGS = ("167", "200", "541", "201", "202")
+_DERIVATIVE_TYPES = frozenset({"FUT", "OPT"})
+
+
+def _is_derivative(msg: dict[str, str]) -> bool:
+    """A future or option: SecurityType 167 FUT/OPT, or a maturity, put/call or strike."""
+    if msg.get("167") in _DERIVATIVE_TYPES:
+        return True
+    for tag in ("200", "541", "202"):
+        value = msg.get(tag)
+        if value and value not in MISSING:
+            return True
+    return msg.get("201") in ("0", "1")
+
+
 def _derivative(msg: dict[str, str], underlying: str) -> str:
-    """An option's or future's instrument: ``<55> <200>[ C|P][ <202>]`` (e.g. ``AAPL 202603 C 200``)."""
+    """A future's or option's instrument: ``<55>[ <200>][ <541>][ C|P][ <202>]``, the parts present,
+    with SecurityType 167 after 55 when there is neither 200 nor 202 (keys made before 541 and 167
+    were read stay the same): ``AAPL 202603 C 200``, ``ES 202603 20260320``, ``ES FUT 20260320``."""
     parts = [underlying]
     maturity = msg.get("200")
-    if maturity and maturity not in MISSING:
+    if maturity in _ABSENT:
+        maturity = None
+    strike = msg.get("202")
+    if strike in _ABSENT:
+        strike = None
+    if maturity is None and strike is None:
+        security_type = msg.get("167")
+        if security_type not in _ABSENT:
+            parts.append(security_type)  # type: ignore[arg-type]
+    elif maturity is not None:
         parts.append(maturity)
+    date = msg.get("541")
+    if date not in _ABSENT:
+        parts.append(date)  # type: ignore[arg-type]
     put_call = msg.get("201")
     if put_call in ("0", "1"):
         parts.append("P" if put_call == "0" else "C")
-    strike = msg.get("202")
-    if strike and strike not in MISSING:
+    if strike is not None:
         parts.append(strike)
     return " ".join(parts)
 

@@ -808,6 +808,9 @@ def _without(*tags: int) -> dict[int, object]:
         ({**GOOD_FILL, 150: "H"}, "tag 19 (ExecRefID)"),
         ({**GOOD_FILL, 15: "X" * 40}, "tag 15 (Currency)"),
         ({**GOOD_FILL, 11: "C" * 300}, "tag 11 (ClOrdID)"),
+        ({**_without(55), 48: "X" * 300, 22: "8"}, "tag 48 (SecurityID)"),
+        ({**GOOD_FILL, 200: "202603", 202: "9" * 300}, "tag 202 (StrikePrice)"),
+        ({**GOOD_FILL, 55: "XYZ", 48: "X" * 300}, "tag 48 (SecurityID)"),  # unmapped 55 + 48: both in the id
     ],
 )
 def test_malformed_reports_are_rejected_naming_the_tag(body: dict[int, object], field: str | None) -> None:
@@ -1031,6 +1034,16 @@ def state_heavy_lines() -> list[bytes]:
     log.add(report(ORDER_E, t17="F1", t150="F", t39="1", t32=30, t31="150", t14=30, t151=70, t6="150", t60="20260105-10:00:00"))
     log.add(report(ORDER_A, t17="N3", t150="F", t39="1", t31="187", t14=100, t151=0, t6="187", t60="20260105-10:00:02"))
     log.add(report(ORDER_E, t17="B1", t150="H", t19="F1", t39="0", t14=0, t151=100, t6=0, t60="20260105-10:05:00"))
+    log.add(report(ORDER_A, t17="N2", t150="F", t39="1", t31="187", t14=25, t151=75, t6="187", t60="20260105-10:00:01"),
+            sender="DROPCOPY")  # a copy of a fill without LastQty: the fill's quantity  # fmt: skip
+    log.add(report(ORDER_E, t17="C1", t150="G", t19="F1", t39="1", t32=30, t31="151", t14=30, t151=70, t6="151",
+                   t60="20260105-10:06:00"))  # fmt: skip
+    log.add(report(ORDER_E, t17="C2", t150="G", t19="C1", t39="1", t32=30, t31="152", t14=30, t151=70, t6="152",
+                   t60="20260105-10:07:00"))  # a correction of the correction: refers to F1  # fmt: skip
+    reused = {**ORDER_B, 37: "OZ1"}
+    for exec_type, price, cum, at in (("F", "400", 10, "10:00:00"), ("H", "400", 0, "10:01:00"), ("F", "401", 10, "10:02:00")):
+        log.add(report(reused, t17="0", t150=exec_type, t19="0" if exec_type == "H" else None, t39="1", t32=10,
+                       t31=price, t14=cum, t151=50 - cum, t6=price, t60=f"20260105-{at}"))  # fmt: skip
     return log.lines + golden_log()[0].lines
 
 
@@ -1162,6 +1175,262 @@ def test_publish_twice_from_two_files_gives_the_same_rows(engine) -> None:
     assert list(busts.ref_trade_identifier) == [make_identifier(SOURCE, "trade", "OE1", "EE-F1")]
     fill = trades_again.set_index("trade_remote_id").loc["EA-3"]
     assert fill.trade_time == utc("2026-01-05 14:30:01.123456") and fill.commission == Decimal("0.40")
+
+
+# --- one-pass split vs field by field ('|' logs) ---------------------------------------------------------
+
+
+def test_pipe_text_holding_equals_and_pipe_is_one_value() -> None:
+    """An '=' and a '|' inside one Text 58 must not cancel out into a wrong one-pass split."""
+    log = Log()
+    fill = log.add(report(ORDER_A, t17="P1", t150="F", t39="1", t32=10, t31="187", t14=10, t151=90, t6="187",
+                          t60="20260105-10:00:00", t58="fee=12|waived"), pipe=True)  # fmt: skip
+    market = {**ORDER_B, 40: 1, 44: None}
+    new = log.add(report(market, t17="P2", t150="0", t39="0", t14=0, t151=50, t6=0, t60="20260105-10:00:01",
+                         t58="trigger=99|12.5"), pipe=True)  # fmt: skip
+    result = read_log(log.data())
+    assert result.rejects == []
+    (trade,) = result.trades
+    assert (trade.record_number, trade.quantity, trade.commission) == (fill, Decimal(10), None)  # no 12 sent
+    assert [e.reason for e in result.events] == ["fee=12|waived", "trigger=99|12.5"]
+    order = result.order("ALGO2/B-1")
+    assert (order.record_number, order.order_type, order.stop_price) == (new, "market", None)  # no 99 sent
+
+
+@pytest.mark.parametrize(
+    ("pipe", "after"),
+    [(True, (b"11", b"31", b"58")), (True, (b"60",)), (False, (b"11", b"31", b"58")), (False, (b"60",))],
+)
+def test_empty_fields_are_nothing_with_either_delimiter(pipe: bool, after: tuple[bytes, ...]) -> None:
+    """An empty field ('||', SOH SOH) is nothing; a single one (before Text 58) and the '=' in the
+    Text "7=5" must not cancel out into a shifted one-pass split."""
+
+    def corrupt(message: bytes) -> bytes:
+        for tag in after:
+            start = message.index(SOH + tag + b"=") + 1
+            end = message.index(SOH, start)
+            message = message[:end] + SOH + message[end:]  # an empty field after the tag's
+        return message
+
+    log = Log()
+    log.add(report(ORDER_A, t17="Q1", t150="F", t39="1", t32=10, t31="187", t14=10, t151=90, t6="187",
+                   t60="20260105-10:00:00", t58="7=5"), corrupt=corrupt, pipe=pipe)  # fmt: skip
+    result = read_log(log.data())
+    assert result.rejects == []
+    (order,), (event,), (trade,) = result.orders, result.events, result.trades
+    assert order.client_order_id == "ALGO1/A-1"
+    assert (trade.quantity, trade.price) == (Decimal(10), Decimal(187))
+    assert event.reason == "7=5"
+    assert event.event_metadata is not None and "7" not in event.event_metadata  # no tag 7 was sent
+
+
+@st.composite
+def pipe_texts(draw: st.DrawFn) -> tuple[str, str]:
+    """Text 58 / ClOrdID 11 values holding '=', '|' and empty pieces, for '|' ExecutionReports."""
+    text = st.text(alphabet="a1=| ", max_size=12)
+    return draw(text), "C" + draw(text)
+
+
+def _pipe_line(text: str, clordid: str, *, repeated: bool) -> bytes:
+    fields = [*report({**ORDER_A, 11: clordid}, t17="R1", t150="F", t39="1", t32=10, t31="187", t14=10, t151=90,
+                      t6="187", t60="20260105-10:00:00", t58=text).items()]  # fmt: skip
+    if repeated:  # a repeated tag (a repeating group) sends the line field by field
+        fields += [(9999, "x"), (9999, "y")]
+    return fix_message(fields).replace(SOH, b"|")
+
+
+@settings(max_examples=300, deadline=None)
+@given(pipe_texts())
+def test_one_pass_split_of_pipe_lines_agrees_with_field_by_field(values: tuple[str, str]) -> None:
+    """Whatever a '|' line holds, the one-pass split reads what the field-by-field path reads."""
+
+    def facts(repeated: bool) -> list[tuple[Any, ...]]:
+        result = read_log(_pipe_line(*values, repeated=repeated) + b"\n")
+        return [(r.record_number, r.field) if isinstance(r, RejectRecord) else r[:-1] for r in result.records]
+
+    assert facts(repeated=False) == facts(repeated=True)
+
+
+# --- several messages on one line ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pipe", [False, True])
+def test_second_message_glued_to_the_checksum_is_read(pipe: bool) -> None:
+    first = fix_message(report(ORDER_A, t17="W1", t150="0", t39="0", t14=0, t151=100, t6=0, t60="20260105-10:00:00"))
+    second = fix_message(report(ORDER_A, t17="W2", t150="F", t39="1", t32=5, t31="187", t14=5, t151=95, t6="187",
+                                t60="20260105-10:00:01"))  # fmt: skip
+    line = first[:-1] + second  # "...10=123" + "8=FIX.4.4...": the delimiter after the CheckSum is lost
+    if pipe:
+        line = line.replace(SOH, b"|")
+    result = read_log(line + b"\n")
+    assert result.rejects == []
+    assert [(e.record_number, e.event_type) for e in result.events] == [(1, "new"), (1, "partially_filled")]
+    assert [(t.trade_remote_id, t.quantity) for t in result.trades] == [("W2", Decimal(5))]
+    assert result.stats["several_messages_per_line"] == 1
+    assert result.stats["bad_checksum"] == 0  # each message's own CheckSum
+
+
+def test_a_second_header_that_cannot_be_cut_rejects_the_line() -> None:
+    """A repeated MsgType 35 means a second message even when its 8=FIX is lost: never one message."""
+    first = fix_message(report(ORDER_A, t17="W1", t150="0", t39="0", t14=0, t151=100, t6=0, t60="20260105-10:00:00"))
+    second = fix_message(report(ORDER_A, t17="W2", t150="F", t39="1", t32=5, t31="187", t14=5, t151=95, t6="187",
+                                t60="20260105-10:00:01"))  # fmt: skip
+    headless = second[second.index(SOH + b"35=") + 1 :]  # "35=8|49=...": the logger dropped "8=FIX.4.4|9=..."
+    result = read_log(first + headless + b"\n")
+    (reject,) = result.rejects
+    assert (reject.record_number, reject.field) == (1, "tag 8 (BeginString)")
+    assert result.events == [] and result.trades == []
+
+
+# --- drop copies and resends ---------------------------------------------------------------------------------
+
+
+def test_drop_copy_lagging_behind_does_not_move_the_cum_qty_progress() -> None:
+    """Fills without LastQty: the quantity is the CumQty progress since the previous report first
+    delivered; a drop copy (another session) of reports read already takes their quantities."""
+    log = Log()
+    new = report(ORDER_A, t17="N", t150="0", t39="0", t14=0, t151=100, t6=0, t60="20260105-10:00:00")
+
+    def fill(exec_id: str, cum: int, second: int) -> dict[int, object]:
+        return report(ORDER_A, t17=exec_id, t150="F", t39="1", t31="187", t14=cum, t151=100 - cum, t6="187",
+                      t60=f"20260105-10:00:0{second}")  # fmt: skip
+
+    log.add(new)
+    log.add(fill("F1", 10, 1))
+    log.add(fill("F2", 30, 2))
+    log.add(new, sender="DROPCOPY")
+    log.add(fill("F1", 10, 1), sender="DROPCOPY")
+    log.add(fill("F3", 60, 3))  # 60 - 30
+    log.add(fill("F2", 30, 2), sender="DROPCOPY")
+    log.add(fill("F3", 60, 3), sender="DROPCOPY")
+    result = read_log(log.data())
+    assert result.rejects == []
+    assert [(t.trade_remote_id, t.quantity) for t in result.trades] == [
+        ("F1", 10), ("F2", 20), ("F1", 10), ("F3", 30), ("F2", 20), ("F3", 30),
+    ]  # fmt: skip
+    unique = {t.trade_identifier: t.quantity for t in result.trades}
+    assert len(unique) == 3 and sum(unique.values()) == Decimal(60)
+
+
+def test_refill_after_a_bust_reusing_the_exec_id_is_a_new_trade() -> None:
+    """A simulator sending ExecID 0 everywhere: fill, bust of it, then a new fill of the same size at
+    the same CumQty: at another price (order OR1), at the same price but later (order OR2)."""
+    log = Log()
+
+    def fill(order_id: str, price: str, at: str) -> dict[int, object]:
+        return report({**ORDER_A, 37: order_id}, t17="0", t150="F", t39="1", t32=10, t31=price, t14=10, t151=90,
+                      t6=price, t60=at)  # fmt: skip
+
+    for order_id, refill_price in (("OR1", "187.2"), ("OR2", "187")):
+        order = {**ORDER_A, 37: order_id}
+        log.add(report(order, t17="0", t150="0", t39="0", t14=0, t151=100, t6=0, t60="20260105-10:00:00"))
+        log.add(fill(order_id, "187", "20260105-10:00:01"))
+        log.add(report(order, t17="0", t150="H", t19="0", t39="0", t14=0, t151=100, t6=0, t60="20260105-10:05:00"))
+        log.add(fill(order_id, refill_price, "20260105-10:06:00"))  # the refill
+    log.add(fill("OR1", "187.2", "20260105-10:06:00"), header=[(43, "Y")])  # a resend of OR1's refill
+    log.add(fill("OR1", "187.2", "20260105-10:06:00"), sender="DROPCOPY")  # its drop copy
+    log.add(fill("OR1", "187", "20260105-10:00:01"), sender="DROPCOPY")  # the first fill's drop copy
+    result = read_log(log.data())
+    assert result.rejects == []
+    assert result.stats["duplicate_resend"] == 1 and result.stats["duplicate_report"] == 0
+
+    def trade(order_id: str, *parts: str) -> str:
+        return make_identifier(SOURCE, "trade", order_id, "0", *parts)
+
+    assert [(t.record_number, t.trade_kind, t.quantity, t.price, t.trade_identifier) for t in result.trades] == [
+        (2, "fill", 10, Decimal(187), trade("OR1")),  # unchanged
+        (3, "bust", 10, Decimal(187), trade("OR1", "H", "", "0", "")),  # unchanged (the reused_exec_id rule)
+        (4, "fill", 10, Decimal("187.2"), trade("OR1", "F", "", "10", "10", "20260105-10:06:00", "187.2")),
+        (6, "fill", 10, Decimal(187), trade("OR2")),
+        (7, "bust", 10, Decimal(187), trade("OR2", "H", "", "0", "")),
+        (8, "fill", 10, Decimal(187), trade("OR2", "F", "", "10", "10", "20260105-10:06:00", "187")),
+        (10, "fill", 10, Decimal("187.2"), trade("OR1", "F", "", "10", "10", "20260105-10:06:00", "187.2")),
+        (11, "fill", 10, Decimal(187), trade("OR1")),
+    ]
+    events = {e.record_number: e.event_identifier for e in result.events}
+    assert events[2] == events[11] == make_identifier(SOURCE, "event", "OR1", "ALGO1/A-1", "0", "F", "", "1", "10")
+    assert events[4] == events[10] == make_identifier(
+        SOURCE, "event", "OR1", "ALGO1/A-1", "0", "F", "", "1", "10", "20260105-10:06:00", "10", "187.2"
+    )
+    assert sum(t.quantity for t in effective_trades(result.trades).values()) == Decimal(20)  # the two refills
+
+
+# --- times ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flag", [43, 97])
+def test_resend_without_transact_time_takes_orig_sending_time(flag: int) -> None:
+    log = Log()
+    body = report(ORDER_A, t17="T1", t150="F", t39="1", t32=10, t31="187", t14=10, t151=90, t6="187")
+    log.add(body, sending="20260106-08:00:00.000", header=[(flag, "Y"), (122, "20260105-14:30:01.124")])
+    log.add({**body, 17: "T2", 14: 20, 151: 80}, sending="20260105-15:00:00.000", header=[(122, "20260105-14:00:00")])
+    result = read_log(log.data())
+    assert result.stats["possdup_unmatched"] == 1
+    first, second = result.trades
+    assert first.trade_time == result.events[0].event_time == result.orders[0].order_time == utc("2026-01-05 14:30:01.124")
+    assert second.trade_time == utc("2026-01-05 15:00:00")  # not a resend: its SendingTime
+
+
+# --- instruments ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("instrument", "asset"),
+    [
+        ({55: "AAPL"}, "aapl-us-equity"),
+        ({55: "XYZ"}, f"{SOURCE}:XYZ"),  # a plain equity: as before
+        ({55: "[N/A]", 48: "912828YK0", 22: "1"}, f"{SOURCE}:912828YK0"),  # no symbol: the bond's CUSIP
+        ({55: "[N/A]", 48: "912810RZ3", 22: "1"}, f"{SOURCE}:912810RZ3"),
+        ({55: "[N/A]", 48: "ESH6", 22: "8"}, "es-2026-03"),
+        ({55: "ES", 48: "TT-11111", 22: "96"}, f"{SOURCE}:ES 96:TT-11111"),
+        ({55: "ES", 48: "TT-22222"}, f"{SOURCE}:ES TT-22222"),
+        ({55: "ES", 48: "ESH6", 22: "8"}, "es-2026-03"),
+        ({55: "ES", 167: "FUT", 541: "20260320", 48: "TT-11111", 22: "96"}, f"{SOURCE}:ES FUT 20260320"),
+        ({55: "ES", 167: "FUT", 541: "20260619", 48: "TT-22222", 22: "96"}, f"{SOURCE}:ES FUT 20260619"),
+        ({55: "AAPL", 167: "FUT", 541: "20260320"}, f"{SOURCE}:AAPL FUT 20260320"),  # not the stock
+        ({55: "AAPL", 167: "FUT"}, f"{SOURCE}:AAPL FUT"),
+        ({55: "AAPL", 167: "OPT", 541: "20260320", 201: "1", 202: "200"}, f"{SOURCE}:AAPL 20260320 C 200"),
+        ({55: "AAPL", 167: "OPT", 541: "20260619", 201: "1", 202: "200"}, f"{SOURCE}:AAPL 20260619 C 200"),
+        ({55: "AAPL", 167: "OPT", 200: "202603", 201: "0", 202: "200"}, f"{SOURCE}:AAPL 202603 P 200"),  # as before
+        ({55: "ES", 200: "202603", 541: "20260320"}, f"{SOURCE}:ES 202603 20260320"),
+        ({55: "ES", 200: "202603", 48: "ESH6"}, "es-2026-03"),  # the golden future: as before
+        ({55: "AAPL", 167: "CS"}, "aapl-us-equity"),  # common stock
+    ],
+)
+def test_instruments_are_told_apart(instrument: dict[int, object], asset: str) -> None:
+    order = {k: v for k, v in ORDER_A.items() if k != 55} | instrument
+    log = Log()
+    log.add(report(order, t17="I1", t150="F", t39="1", t32=1, t31="1", t14=1, t151=99, t6="1", t60="20260105-10:00:00"))
+    result = read_log(log.data())
+    assert result.rejects == []
+    assert [r.asset_identifier for r in result.orders + result.events + result.trades] == [asset] * 3
+
+
+# --- corrections -----------------------------------------------------------------------------------------------
+
+
+def test_correction_of_a_correction_refers_to_the_fill() -> None:
+    """FIX 4.4: when an execution is corrected more than once, ExecRefID names the last correction."""
+    order = {**ORDER_A, 37: "OK1"}
+    log = Log()
+    log.add(report(order, t17="F1", t150="F", t39="2", t32=100, t31="187", t14=100, t151=0, t6="187", t60="20260105-10:00:00"))
+    log.add(report(order, t17="C1", t150="G", t19="F1", t39="2", t32=100, t31="187.5", t14=100, t151=0,
+                   t6="187.5", t60="20260105-11:00:00"))  # fmt: skip
+    second = log.add(report(order, t17="C2", t150="G", t19="C1", t39="2", t32=100, t31="187.4", t14=100, t151=0,
+                            t6="187.4", t60="20260105-12:00:00"))  # fmt: skip
+    log.add(report(order, t17="B1", t150="H", t19="C2", t39="4", t14=0, t151=0, t6=0, t60="20260105-13:00:00"))
+    result = read_log(log.data())
+    assert result.rejects == []
+    fill, c1, c2, bust = result.trades
+    assert fill.trade_identifier == make_identifier(SOURCE, "trade", "OK1", "F1")
+    assert c1.ref_trade_identifier == c2.ref_trade_identifier == bust.ref_trade_identifier == fill.trade_identifier
+    assert (bust.quantity, bust.price) == (Decimal(100), Decimal("187.4"))  # what the bust undoes: C2's
+    (effective,) = effective_trades([fill, c1, c2]).values()
+    assert (effective.quantity, effective.price) == (Decimal(100), Decimal("187.4"))
+    assert effective_trades(result.trades) == {}
+    # C2 in a file without C1: the reference is C1's trade identifier (the warehouse follows the chain)
+    later = read_log(b"\n".join(log.lines[second - 1 :]) + b"\n", make_context("memory://later"))
+    assert later.trades[0].ref_trade_identifier == make_identifier(SOURCE, "trade", "OK1", "C1")
 
 
 # --- speed ---------------------------------------------------------------------------------------------------

@@ -56,6 +56,42 @@ def test_busts_and_corrections_give_the_effective_trades(engine):
     }
 
 
+def publish_day(engine, day: dt.date, uri: str, records) -> None:
+    publish_partition("fixgw", day, [ExtractFacts(uri, uri.encode().hex()[:64].ljust(64, "0"), 1, "test", "1", records)],
+                      engine=engine)
+
+
+def effective(engine) -> dict:
+    return {row.original_trade_identifier: (row.trade_identifier, row.quantity, row.price)
+            for row in EffectiveTrades.read(engine=engine).itertuples()}
+
+
+def test_a_chain_of_corrections_across_days_gives_one_effective_trade_and_a_bust_of_it_none(engine):
+    # found in review: FIX names a trade corrected twice by its last correction (19 = the previous
+    # correction's ExecID); read in another file than the first correction, both corrections were
+    # effective: 200 shares of a 100-share fill
+    day2 = dt.date(2026, 1, 6)
+    publish_day(engine, DAY, "mem://d1", [
+        fill(1, "f1", "100", "10.00"),
+        fill(2, "c1", "100", "10.50", trade_kind="correction", ref_trade_identifier="f1"),
+        fill(3, "g1", "5", "20.00"),
+    ])
+    publish_day(engine, day2, "mem://d2", [
+        fill(1, "c2", "100", "10.40", minute=30, trade_kind="correction", ref_trade_identifier="c1"),
+        # a correction of a fill the warehouse has not seen keeps that fill as its original
+        fill(2, "cx", "3", "1.00", minute=31, trade_kind="correction", ref_trade_identifier="missing-fill"),
+    ])
+    assert effective(engine) == {
+        "f1": ("c2", Decimal("100"), Decimal("10.40")),
+        "g1": ("g1", Decimal("5"), Decimal("20.00")),
+        "missing-fill": ("cx", Decimal("3"), Decimal("1.00")),
+    }
+    publish_day(engine, dt.date(2026, 1, 7), "mem://d3", [
+        fill(1, "b2", "100", "10.40", minute=40, trade_kind="bust", ref_trade_identifier="c2"),
+    ])
+    assert set(effective(engine)) == {"g1", "missing-fill"}  # busting the last correction voids the trade
+
+
 def test_order_status_gives_latest_status_filled_quantity_and_average_price(engine):
     order = OrderRecord(1, t(0), "o-1", "aapl", 1, quantity=Decimal("0.6"), limit_price=Decimal("10"))
     quiet = OrderRecord(2, t(0), "o-2", "aapl", -1, quantity=Decimal("1"))

@@ -99,6 +99,11 @@ LEFT JOIN fills f ON f.order_identifier = o.order_identifier
 
 def upgrade() -> None:
     op.execute(EFFECTIVE_TRADES)
+    create_order_status()
+
+
+def create_order_status() -> None:
+    """order_status over whatever effective_trades is (0008 replaces that view)."""
     if op.get_bind().dialect.name == "sqlite":
         op.execute(_order_status("exact_sum(quantity)", "exact_vwap(quantity, price)", "'0'"))
     else:

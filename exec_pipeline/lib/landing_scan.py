@@ -37,7 +37,7 @@ class ScanCursor:
     known: set[str] | None = field(default_factory=set)
 
     def to_json(self) -> str:
-        known = None if self.known is None else sorted(self.known)
+        known = None if self.known is None else _date_ranges(self.known)
         return json.dumps({"v": CURSOR_VERSION, "mark": self.mark, "recent": self.recent, "known": known}, sort_keys=True)
 
     @classmethod
@@ -52,8 +52,38 @@ class ScanCursor:
         return cls(
             mark=(int(mark[0]), str(mark[1])) if mark else None,
             recent=dict(data.get("recent") or {}),
-            known=None if known is None else set(known),
+            known=None if known is None else _folders(known),
         )
+
+
+def _date_ranges(folders: set[str]) -> dict[str, list[list[str]]]:
+    """``{"source/date", ...}`` as runs of consecutive dates per source (a daily landing zone is a
+    few runs however many years it holds: the cursor is stored with every sensor tick)."""
+    dates: dict[str, list[dt.date]] = {}
+    for folder in folders:
+        source, _, day = folder.partition("/")
+        dates.setdefault(source, []).append(dt.date.fromisoformat(day))
+    ranges: dict[str, list[list[str]]] = {}
+    for source, days in dates.items():
+        runs: list[list[dt.date]] = []
+        for day in sorted(days):
+            if runs and day - runs[-1][1] == dt.timedelta(days=1):
+                runs[-1][1] = day
+            else:
+                runs.append([day, day])
+        ranges[source] = [[first.isoformat(), last.isoformat()] for first, last in runs]
+    return ranges
+
+
+def _folders(ranges: dict[str, list[list[str]]]) -> set[str]:
+    folders = set()
+    for source, runs in ranges.items():
+        for first, last in runs:
+            day, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+            while day <= end:
+                folders.add(f"{source}/{day.isoformat()}")
+                day += dt.timedelta(days=1)
+    return folders
 
 
 @dataclass

@@ -151,7 +151,21 @@ def test_a_day_holding_facts_another_day_dropped_is_run_again(resources, landing
 
         again = tick(instance, resources, corrected.cursor)
         assert partitions(again) == ["2026-11-17|acme"]
-        assert again.run_requests[0].tags["exec_pipeline/requested_by"] == "2026-11-16|acme"
-        run(again.run_requests[0])
+        [republish] = again.run_requests
+        assert republish.tags["exec_pipeline/requested_by"] == "2026-11-16|acme"
+        assert republish.tags["dagster/max_retries"] == "2"  # Dagster re-launches it if it fails
+
+        # its run fails (here: day 17's folder gone for a while); the run key is spent, so later ticks
+        # leave it to Dagster's retries instead of holding a place under the cap
+        folder = landing_root / "acme" / "2026-11-17"
+        folder.rename(landing_root / "moved-away")
+        failed = dg.materialize([execution_facts], partition_key=republish.partition_key, resources=resources,
+                                instance=instance, tags={**republish.tags, "dagster/run_key": republish.run_key},
+                                raise_on_error=False)
+        assert not failed.success
+        (landing_root / "moved-away").rename(folder)
+        assert tick(instance, resources, again.cursor).run_requests == []
+
+        run(republish)  # what a retry (or an operator's re-run) does
         assert pb1_fills() == ["2026-11-17|acme", "2026-11-17|acme"]
         assert tick(instance, resources, again.cursor).run_requests == []

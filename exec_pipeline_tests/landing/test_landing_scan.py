@@ -134,3 +134,14 @@ def test_a_version_1_cursor_takes_the_folders_present_as_seen(tmp_path):
     mark = [int(OLD * 1e9), "fixgw/2026-11-19"]
     upgraded = scan(tmp_path, ScanCursor.from_json(f'{{"v": 1, "mark": {mark}, "recent": {{}}}}'.replace("'", '"')))
     assert upgraded.ready == [] and upgraded.cursor.known == {"fixgw/2026-11-18", "fixgw/2026-11-19"}
+
+
+def test_the_cursor_keeps_years_of_folders_in_a_few_date_ranges():
+    # found in review: one name per folder made a 2 MB cursor at 10 years x 20 sources, stored with
+    # every tick
+    start = dt.date(2016, 1, 1)
+    known = {f"src{s}/{start + dt.timedelta(days=d)}" for s in range(20) for d in range(3653) if d != 100}
+    cursor = ScanCursor(mark=(1, "src0/2026-01-01"), known=known)
+    text = cursor.to_json()
+    assert len(text) < 5_000
+    assert ScanCursor.from_json(text).known == known

@@ -75,7 +75,7 @@ def landing_zone_sensor(
                     tags={"exec_pipeline/trigger": "landing_zone_sensor", "exec_pipeline/extracts": str(len(delivery.files))},
                 )
             )
-        requests.extend(_republish_requests(connection, {r.partition_key for r in requests}, outside))
+        requests.extend(_republish_requests(context, connection, {r.partition_key for r in requests}, outside))
     for key in outside:
         context.log.warning(f"extracts for {key} are outside the partitions (before start_date or in the future)")
     if scan.waiting:
@@ -92,24 +92,47 @@ def landing_zone_sensor(
     )
 
 
-def _republish_requests(connection, requested: set[str | None], outside: list[str]) -> list[dg.RunRequest]:
+#: Dagster re-launches a failed republish run this many times (the instance's run_retries).
+REPUBLISH_RETRIES = 2
+
+
+def _republish_requests(
+    context: dg.SensorEvaluationContext, connection, requested: set[str | None], outside: list[str]
+) -> list[dg.RunRequest]:
     """Runs for partitions asked to publish again (facts only their extracts still hold; see
-    ``data_nodes.execution.publish_partition``); one run per request (the run key names it)."""
+    ``data_nodes.execution.publish_partition``); one run per request (the run key names it).
+    A request whose run was launched already is left to that run and Dagster's retries (a run key
+    never starts a second run), so it does not take a place under the cap; one whose run ended
+    in failure is logged on every tick until the partition publishes."""
     runs = []
-    for request in repo.republish_requests(connection)[:MAX_RUNS_PER_TICK]:
+    for request in repo.republish_requests(connection):
         key = partition_key_for(request.source, request.business_date)
         if not PARTITIONS.has_partition_key(key):
             outside.append(str(key))
             continue
         if key in requested:
             continue  # already in this tick's runs (its extracts changed too)
-        runs.append(
-            dg.RunRequest(
-                partition_key=key,
-                run_key=f"{key}:republish:{request.requested_at.isoformat()}",
-                tags={"exec_pipeline/trigger": "republish_request", "exec_pipeline/requested_by": request.requested_by},
+        run_key = f"{key}:republish:{request.requested_at.isoformat()}"
+        launched = context.instance.get_runs(dg.RunsFilter(tags={"dagster/run_key": run_key}), limit=1)
+        if launched:
+            if launched[0].status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
+                context.log.warning(
+                    f"{key} was asked by {request.requested_by} to publish again, for {request.facts} facts "
+                    f"stored nowhere else, and its run {launched[0].run_id} failed: re-run the partition"
+                )
+            continue
+        if len(runs) < MAX_RUNS_PER_TICK:
+            runs.append(
+                dg.RunRequest(
+                    partition_key=key,
+                    run_key=run_key,
+                    tags={
+                        "exec_pipeline/trigger": "republish_request",
+                        "exec_pipeline/requested_by": request.requested_by,
+                        "dagster/max_retries": str(REPUBLISH_RETRIES),
+                    },
+                )
             )
-        )
     return runs
 
 

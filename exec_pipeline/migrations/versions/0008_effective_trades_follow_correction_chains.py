@@ -61,7 +61,8 @@ ranked AS (
     FROM trades_ts t
     LEFT JOIN adjustments a ON a.trade_identifier = t.trade_identifier
     WHERE t.trade_kind IN ('fill', 'correction')
-      AND COALESCE(a.root, t.trade_identifier) NOT IN (SELECT root FROM busted)
+      -- NOT EXISTS, not NOT IN: PostgreSQL hashes a NOT IN list only while it fits in work_mem
+      AND NOT EXISTS (SELECT 1 FROM busted b WHERE b.root = COALESCE(a.root, t.trade_identifier))
 )
 SELECT {_views.TRADE_COLUMNS}, original_trade_identifier
 FROM ranked

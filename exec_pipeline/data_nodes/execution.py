@@ -333,7 +333,9 @@ def publish_partition(
                 now=now,
             )  # fmt: skip
         repo.clear_republish_request(connection, key)
-        sharing = repo.partitions_sharing_facts(connection, key) | set(summary.republish_requested)
+        # the partitions that may have lost rows to this publish (those asked to publish again
+        # never stored the facts in question: their counts stand)
+        sharing = repo.partitions_sharing_facts(connection, key)
         stored = repo.count_partition_rows(connection, key)
         for extract, extract_id, counts in per_extract:
             rows = {name: stored.get((name, extract_id), 0) for name in counts}
@@ -350,7 +352,7 @@ def publish_partition(
                     rows_stored=rows,
                 )
             )
-    # Rows this publish took over from other partitions (or stopped storing) changed their counts.
+    # Rows this publish took over from other partitions changed their counts.
     # A transaction of its own, locking as a publisher of that partition would: inside ours, its
     # ledger rows could be held by that partition's publisher, itself waiting for our lock.
     for other in sorted(sharing):

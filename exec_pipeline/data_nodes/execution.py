@@ -266,9 +266,11 @@ def publish_partition(
 
     A fact several partitions observed is stored once, by its earliest observation, and the
     partitions that observed it are noted (``fact_overlaps``). When this publish stops storing such
-    a fact, the other partitions that observed it are asked, in the same transaction, to publish
-    again (``republish_requests``, ``PublishSummary.republish_requested``): until they do, only
-    their extracts hold it. Their ledger counts are refreshed after the commit.
+    a fact, or stores it from an observation at another time than before, the other partitions
+    that observed it are asked, in the same transaction, to publish again (``republish_requests``,
+    ``PublishSummary.republish_requested``): until they do, only their extracts hold it (or a later
+    observation than theirs stands). Ledger counts of partitions whose rows this publish took over
+    are refreshed after the commit.
     """
     engine = engine or get_engine()
     key = partition_key(source, business_date)

@@ -123,13 +123,13 @@ def _delete_partition(model: Any, partition_key: str) -> Delete:
 
 # --- facts several partitions observed (models.execution.FactOverlap) -------------------------------
 
-#: Fact table -> its identifier column (the names ``fact_overlaps`` rows use).
+#: Fact table -> its identifier column and time column (the names ``fact_overlaps`` rows use).
 _IDENTIFIER_COLUMNS = {
-    model.__tablename__: column.key
-    for model, column in (
-        (OrdersTS, OrdersTS.order_identifier),
-        (OrderEventsTS, OrderEventsTS.event_identifier),
-        (TradesTS, TradesTS.trade_identifier),
+    model.__tablename__: (identifier.key, time.key)
+    for model, identifier, time in (
+        (OrdersTS, OrdersTS.order_identifier, OrdersTS.order_time),
+        (OrderEventsTS, OrderEventsTS.event_identifier, OrderEventsTS.event_time),
+        (TradesTS, TradesTS.trade_identifier, TradesTS.trade_time),
     )
 }
 
@@ -138,24 +138,36 @@ def set_aside_overlaps(connection: Connection, partition_key: str) -> None:
     """Move the partition's notes of shared facts into the temporary table ``previous_overlaps``
     before its facts are replaced: its load notes again the facts it meets stored by others, and
     :func:`settle_overlaps` compares the rest with what the partition stores afterwards."""
+    # with, for the shared facts the partition stores, the stored observation's time: if its new
+    # observation of one has another time (a later one, say), the others must compare again (the
+    # ranking compares times, then partition keys: a record number cannot change the winner)
+    stored = " UNION ALL ".join(
+        f"SELECT o.table_name, o.identifier, f.{time} AS stored_time "
+        f"FROM fact_overlaps o JOIN {table} f ON f.{identifier} = o.identifier AND f.partition_key = o.partition_key "
+        f"WHERE o.partition_key = :key AND o.table_name = '{table}'"
+        for table, (identifier, time) in _IDENTIFIER_COLUMNS.items()
+    )
+    notes = (
+        f"SELECT o.table_name, o.identifier, s.stored_time FROM fact_overlaps o "
+        f"LEFT JOIN ({stored}) s ON s.table_name = o.table_name AND s.identifier = o.identifier "
+        "WHERE o.partition_key = :key"
+    )
     if connection.dialect.name == "postgresql":
         temporary = "TEMPORARY TABLE previous_overlaps ON COMMIT DROP"
     else:  # a pooled SQLite connection keeps temporary tables: one left by a crash goes first
         temporary = "TEMP TABLE previous_overlaps"
         connection.execute(text("DROP TABLE IF EXISTS temp.previous_overlaps"))
-    connection.execute(
-        text(f"CREATE {temporary} AS SELECT table_name, identifier FROM fact_overlaps WHERE partition_key = :key"),
-        {"key": partition_key},
-    )
+    connection.execute(text(f"CREATE {temporary} AS {notes}"), {"key": partition_key})
     connection.execute(delete(FactOverlap).where(FactOverlap.partition_key == partition_key))
 
 
 def settle_overlaps(connection: Connection, partition_key: str) -> dict[str, int]:
     """After the partition's load: note again the shared facts it still stores, and return the
-    other partitions that observed shared facts now stored nowhere (partition key -> facts): only
-    their extracts still hold them."""
+    other partitions that must publish again (partition key -> facts): they observed shared facts
+    now stored nowhere (only their extracts still hold them), or stored by this partition from an
+    observation at another time than before (a later one, say: theirs may now be the earliest)."""
     orphaned: dict[str, int] = {}
-    for table, identifier in _IDENTIFIER_COLUMNS.items():
+    for table, (identifier, time) in _IDENTIFIER_COLUMNS.items():
         stored_by_us = (
             f"EXISTS (SELECT 1 FROM {table} f WHERE f.{identifier} = p.identifier AND f.partition_key = :key)"
         )
@@ -172,7 +184,9 @@ def settle_overlaps(connection: Connection, partition_key: str) -> dict[str, int
                 "SELECT o.partition_key, COUNT(DISTINCT o.identifier) FROM previous_overlaps p "
                 "JOIN fact_overlaps o ON o.table_name = p.table_name AND o.identifier = p.identifier "
                 "WHERE p.table_name = :table AND o.partition_key <> :key "
-                f"AND NOT EXISTS (SELECT 1 FROM {table} f WHERE f.{identifier} = p.identifier) "
+                f"AND (NOT EXISTS (SELECT 1 FROM {table} f WHERE f.{identifier} = p.identifier) "
+                f"OR EXISTS (SELECT 1 FROM {table} f WHERE f.{identifier} = p.identifier AND f.partition_key = :key "
+                f"AND f.{time} <> p.stored_time)) "
                 "GROUP BY o.partition_key"
             ),
             {"key": partition_key, "table": table},

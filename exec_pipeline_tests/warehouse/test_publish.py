@@ -189,6 +189,23 @@ def test_a_fact_only_another_partition_still_holds_comes_back_when_it_publishes_
     assert ledger_trades(engine, "file:///l/d2.log") == 4
 
 
+def test_when_the_day_storing_a_shared_fact_observes_it_later_the_earliest_observation_still_wins(engine):
+    # found in review: day 1 stores fill X (14:00), day 2 also saw it (15:00); day 1's corrected file
+    # has X at 16:00. Published in the other order, day 2's 15:00 would win: it must win here too.
+    def fill_x(day, hour):
+        return TradeRecord(1, at(day, hour), "trd-X", "aapl", 1, Decimal(10), price=Decimal("100"))
+
+    day2 = [extract("file:///l/d2.log", [fill_x(DAY1, 15)])]
+    publish(engine, DAY1, [extract("file:///l/d1.log", [fill_x(DAY1, 14)])])
+    publish(engine, DAY2, day2)
+    corrected = publish(engine, DAY1, [extract("file:///l/d1-corrected.log", [fill_x(DAY1, 16)])])
+    assert corrected.republish_requested == {"2026-01-06|fixgw": 1}
+    publish(engine, DAY2, day2)  # the requested run
+    [row] = Trades.read(engine=engine).itertuples()
+    assert (row.partition_key, row.trade_time) == ("2026-01-06|fixgw", at(DAY1, 15))
+    assert republish_requests(engine) == []
+
+
 def test_a_fact_nobody_else_observed_goes_with_its_partition(engine):
     publish(engine, DAY1, [extract("file:///l/d1.log", order_day(DAY1, "A"))])
     publish(engine, DAY2, [extract("file:///l/d2.log", order_day(DAY2, "B"))])

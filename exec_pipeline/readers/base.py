@@ -182,11 +182,6 @@ def is_missing(value: str | None) -> bool:
     return value is None or value.strip() in MISSING
 
 
-def is_missing_id(value: str | None) -> bool:
-    """``is_missing`` for identifier fields (:data:`MISSING_ID`): ``"NA"`` is an identifier."""
-    return value is None or value.strip() in MISSING_ID
-
-
 def parse_decimal(value: str | None, field: str, *, required: bool = False) -> Decimal | None:
     """An exact decimal from text; ``None`` for missing values unless ``required``."""
     if value is None or value.strip() in MISSING:

@@ -155,7 +155,7 @@ Blank lines are skipped.
 
 ``context.stats`` keys: ``rows``, ``blank_lines``, ``derived_trade_id``, ``order_without_side``
 (rows of an order not yet given a side, so its OrdersTS row waits for a row with one),
-``identifiers_like_missing`` (identifier cells ``NA``, ``N/A``, ``n/a`` read as identifiers),
+``identifiers_like_missing`` (instrument cells ``NA``, ``N/A``, ``n/a`` read as instruments),
 ``unknown_liquidity``, ``rejects`` (by the context).
 """
 
@@ -603,9 +603,9 @@ class _Reader:
             value = cache[text] = table.get(normalise(text))
             return value
 
-    def text(self, value: str, field: str, max_length: int) -> str | None:
-        """A stripped cell as text; ``None`` for missing values; too long for the warehouse: an error."""
-        if value in MISSING:
+    def text(self, value: str, field: str, max_length: int, missing: frozenset[str] = MISSING) -> str | None:
+        """A stripped cell as text; ``None`` for ``missing`` values; too long for the warehouse: an error."""
+        if value in missing:
             return None
         if len(value) > max_length:
             raise RecordError(
@@ -616,15 +616,10 @@ class _Reader:
     def ident(self, value: str, field: str, max_length: int) -> str | None:
         """:meth:`text` of an instrument cell (symbol, security id): only
         :data:`~exec_pipeline.readers.base.MISSING_ID` is "no value", so ``NA`` is a ticker."""
-        if value in MISSING_ID:
-            return None
-        if value in MISSING:  # NA, N/A, n/a: kept, but counted (a file writing NA for "no value" shows)
+        # NA, N/A, n/a are kept, but counted: the counter shows a file that writes NA for "no value"
+        if value in MISSING and value not in MISSING_ID:
             self.context.stats["identifiers_like_missing"] += 1
-        if len(value) > max_length:
-            raise RecordError(
-                self.header_of[field], f"is {len(value)} characters long, more than {max_length} ({field})"
-            )
-        return value
+        return self.text(value, field, max_length, MISSING_ID)
 
     def order_identifier(self, scope: tuple[str, ...], order_id: str) -> str:
         key = order_id if not scope else f"{scope[0]}\x1f{order_id}"
@@ -750,12 +745,12 @@ class _Reader:
                 side = 1  # signed quantities: positive is a buy
 
         scope: tuple[str, ...] = (symbol,) if self.options.ids_per_symbol else ()
-        account_text = self.text(row[i_account].strip(), "account", ID_WIDTH)
+        account_text = text_of(row[i_account].strip(), "account", ID_WIDTH)
         account = context.account(account_text)
         asset = context.asset(symbol, ident(row[i_security_id].strip(), "security_id", ID_WIDTH))
         if len(asset) > ID_WIDTH:
             raise RecordError(header_of["symbol"], f"makes an asset identifier longer than {ID_WIDTH} characters")
-        order_id = self.text(row[i_order_id].strip(), "order_id", ID_WIDTH)
+        order_id = text_of(row[i_order_id].strip(), "order_id", ID_WIDTH)
         currency = text_of(row[i_currency].strip(), "currency", CURRENCY_WIDTH)
 
         # --- the trade
@@ -771,10 +766,10 @@ class _Reader:
             price = number_of(row[i_price].strip(), "price")
             if price is None and kind != "bust":
                 raise RecordError(header_of["price"], f"is required on a {kind} row (price)")
-            trade_id = self.text(row[i_trade_id].strip(), "trade_id", ID_WIDTH)
+            trade_id = text_of(row[i_trade_id].strip(), "trade_id", ID_WIDTH)
             ref_trade_identifier: str | None = None
             if kind != "fill":
-                ref = self.text(row[i_ref_trade_id].strip(), "ref_trade_id", ID_WIDTH)
+                ref = text_of(row[i_ref_trade_id].strip(), "ref_trade_id", ID_WIDTH)
                 if ref is None:
                     raise RecordError(header_of["ref_trade_id"], f"is required on a {kind} row (ref_trade_id)")
                 ref_trade_identifier = identifier("trade", *scope, ref)
@@ -847,8 +842,8 @@ class _Reader:
                 None if order_time_text in MISSING else self.parse_time(order_time_text, header_of["order_time"]),
                 asset,
                 None if account_text is None else account,
-                self.text(row[i_client_order_id].strip(), "client_order_id", ID_WIDTH),
-                self.text(row[i_orig_client_order_id].strip(), "orig_client_order_id", ID_WIDTH),
+                text_of(row[i_client_order_id].strip(), "client_order_id", ID_WIDTH),
+                text_of(row[i_orig_client_order_id].strip(), "orig_client_order_id", ID_WIDTH),
                 text_of(row[i_order_type].strip(), "order_type", CODE_WIDTH),
                 text_of(row[i_time_in_force].strip(), "time_in_force", CODE_WIDTH),
                 order_quantity,
@@ -907,7 +902,7 @@ class _Reader:
             event_type = kind
             if status is None:
                 status = _IMPLIED_STATUS.get(kind)
-        exec_id = self.text(row[i_exec_id].strip(), "exec_id", ID_WIDTH)
+        exec_id = text_of(row[i_exec_id].strip(), "exec_id", ID_WIDTH)
         if exec_id is not None:
             event_identifier = identifier("event", *scope, exec_id)
         elif trade_identifier is not None:

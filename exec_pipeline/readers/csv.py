@@ -86,8 +86,20 @@ the decimal mark and digits (``-2.500,5``, ``0,5``). Anything else is rejected, 
 as written: ``1,5`` with a ``,`` separator (not 15), ``1.234`` with ``decimal_comma`` unless
 ``thousands_separator`` is ``.`` (not 1.234), two decimal marks.
 
-Times without a zone are wall-clock times in the source's ``timezone``; all times are returned
-in UTC with microseconds (finer digits are truncated).
+Times without a zone (an ISO time without offset, a ``time_format`` without ``%z``) are
+wall-clock times in the source's ``timezone``
+(:func:`~exec_pipeline.readers.base.wall_clock_to_utc`), never guessed across a daylight saving
+change: a time of the hour repeated when the clocks go back (01:00-01:59 on the first Sunday of
+November in New York) is two instants an hour apart and is rejected as ambiguous (the reason gives
+both; write the times with their UTC offset, or in UTC); a time the clocks skipped in spring
+(02:00-02:59 in New York) does not exist and is rejected. A ``time_format`` with ``%Z`` reads
+the zone name written there (``EST``, ``CEST``, ``BST``, ``UTC``...), whatever the host's zone:
+it must be the source zone's name at that local time (which also tells the repeated hour's two
+times apart; ``UTC``/``GMT`` only where the zone is at offset 0 then), else the row is rejected
+naming the column and the name expected; a source without ``timezone`` reads the unambiguous
+names of :data:`~exec_pipeline.readers.base.ZONE_ABBREVIATIONS` at their offsets and rejects
+ambiguous (``IST``, ``CST``...) and unknown ones. All times are returned in UTC with
+microseconds (finer digits are truncated).
 
 Example catalogue entry and file::
 
@@ -192,12 +204,15 @@ from exec_pipeline.readers.base import (
     ExtractUnreadable,
     ReaderContext,
     RecordError,
+    wall_clock_to_utc,
 )
 
 NAME = "csv"
 #: 1.1.0: a bust/correction repeating its fill's trade_id gets its own identifier; numbers with
 #: badly placed separators are rejected; NA / N/A are symbols; OrdersTS is the order's first row
-VERSION = "1.1.0"
+#: 1.2.0: local times in the repeated autumn hour or the spring gap rejected (were read as the first of
+#: the two hours / shifted); a %Z zone name in time_format is read and checked (was dropped: read as local)
+VERSION = "1.2.0"
 
 Record = OrderRecord | OrderEventRecord | TradeRecord | RejectRecord
 
@@ -971,17 +986,28 @@ def _canonical(number: Decimal | None) -> str | None:
     return "0" if text in ("-0", "") else text
 
 
+#: What ends a reject of a local time in the repeated autumn hour.
+_FOLD_REMEDY = "write the times with their UTC offset (2026-11-01T01:30:00-04:00, with %z in a time_format) or in UTC"
+#: Letters in a time: where a ``%Z`` zone name can be.
+_LETTERS = re.compile(r"[A-Za-z]+")
+
+
 def _time_parser(time_format: str | None, context: ReaderContext) -> Callable[[str, str], dt.datetime]:
     """A function (stripped text, header) -> UTC datetime for the source's time format."""
     zone = context.timezone
-    zone_is_utc = zone.key == "UTC"
+    zone_is_utc = zone.key == "UTC"  # no DST: no fold or gap to check
+    # a catalogue entry without ``timezone`` gets the UTC default: a %Z zone name then says the zone
+    zone_configured = context.config.timezone_configured
 
-    def localise(moment: dt.datetime, header: str, value: str) -> dt.datetime:
+    def localise(moment: dt.datetime, header: str, value: str, abbreviation: str | None = None) -> dt.datetime:
         try:
             if moment.tzinfo is None:
-                if zone_is_utc:
+                if zone_is_utc and abbreviation is None:
                     return moment.replace(tzinfo=UTC)
-                return moment.replace(tzinfo=zone).astimezone(UTC)
+                return wall_clock_to_utc(
+                    moment, zone, header, value,
+                    abbreviation=abbreviation, zone_configured=zone_configured, remedy=_FOLD_REMEDY,
+                )  # fmt: skip
             return moment.astimezone(UTC)
         except OverflowError:
             raise RecordError(header, f"{value!r} is out of range") from None
@@ -1025,4 +1051,19 @@ def _time_parser(time_format: str | None, context: ReaderContext) -> Callable[[s
             raise RecordError(header, f"{value!r} does not match the time format {time_format!r}") from None
         return localise(moment, header, value)
 
-    return formatted
+    if "%Z" not in time_format.replace("%%", ""):
+        return formatted
+
+    def named(value: str, header: str) -> dt.datetime:
+        # strptime's %Z matches only UTC, GMT and the host's own zone names, and gives a naive time
+        # (the name dropped): find the name among the runs of letters, where "UTC" makes the text
+        # match, and read the time as of that name
+        for run in _LETTERS.finditer(value):
+            try:
+                moment = strptime(f"{value[: run.start()]}UTC{value[run.end() :]}", time_format)
+            except ValueError:
+                continue
+            return localise(moment, header, value, run.group())
+        raise RecordError(header, f"{value!r} does not match the time format {time_format!r}")
+
+    return named

@@ -46,20 +46,40 @@ Values
 ------
 - ``""``, ``"N/A"``, ``"--"`` and the other :data:`~exec_pipeline.readers.base.MISSING` markers
   are missing values (``None``); for ``origTradeID``/``origTransactionID``/``origOrderID`` a
-  ``"0"`` also means "none" (IB writes ``origOrderID="0"``).
+  ``"0"`` also means "none" (IB writes ``origOrderID="0"``). In the instrument attributes
+  (``symbol``, ``conid``, ``isin``) only ``""``, ``-``, ``--``, ``null``, ``NULL`` and ``None``
+  (:data:`~exec_pipeline.readers.base.MISSING_ID` and IB's ``--``) are: ``NA`` (National Bank of
+  Canada on the TSX), ``N/A`` and ``n/a`` are read as written, counted in
+  ``stats["identifiers_like_missing"]``.
 - Numbers are exact decimals parsed from the text (thousands separators ``1,234.5`` accepted, as
   IB sometimes writes them); magnitudes beyond 1e±30 are refused (absurd, and a huge exponent
   would fail the warehouse's NUMERIC column at publish time).
-- Times (``dateTime``, ``orderTime``) carry no zone: they are wall-clock times of the statement's
-  zone, the source's ``timezone`` (``America/New_York`` for most IB accounts), converted to UTC.
-  Accepted forms: ``20220215;102026``, ``2022-02-15;10:20:26``, ``2022-02-1510:20:26`` (no
-  separator), ``20220215 102026``, ``2022-02-15, 10:20:26``, ``...T10:20:26`` and a date alone
-  (midnight in the statement's zone, counted in ``stats["date_only_times"]``). An explicit offset
-  after the time (``-05:00``, ``+0100``, ``Z``; old statements) is honoured. Other date formats
-  a query can be set to (``MM/dd/yyyy``, ``dd-MMM-yy``, ...) are ambiguous and rejected: set the
-  Flex query's date format to ``yyyyMMdd`` or ``yyyy-MM-dd``. Without
-  ``dateTime`` the trade time is ``tradeDate`` + ``tradeTime`` (old statements,
-  ``stats["time_from_trade_date"]``).
+- Times (``dateTime``, ``orderTime``) are wall-clock times of the statement's zone, the source's
+  ``timezone`` (``America/New_York`` for most IB accounts), converted to UTC by
+  :func:`~exec_pipeline.readers.base.wall_clock_to_utc`. Accepted forms: ``20220215;102026``,
+  ``2022-02-15;10:20:26``, ``2022-02-1510:20:26`` (no separator), ``20220215 102026``,
+  ``2022-02-15, 10:20:26``, ``...T10:20:26`` and a date alone (midnight in the statement's zone,
+  counted in ``stats["date_only_times"]``); each time may end with a zone abbreviation (the
+  query's time format ``HHmmss TZ`` / ``HH:mm:ss TZ``: ``20261101;013000 EST``,
+  ``2026-11-01, 01:30:00 EDT``). An explicit offset after the time (``-05:00``, ``+0100``,
+  ``Z``; old statements) is honoured as the instant. Other date formats a query can be set to
+  (``MM/dd/yyyy``, ``dd-MMM-yy``, ...) are ambiguous and rejected: set the Flex query's date
+  format to ``yyyyMMdd`` or ``yyyy-MM-dd``. Without ``dateTime`` the trade time is ``tradeDate``
+  + ``tradeTime`` (old statements, ``stats["time_from_trade_date"]``).
+- Daylight saving time, never guessed: a zone abbreviation must be the source zone's name at that
+  local time (``tzname()``; ``EST``/``EDT`` for ``America/New_York``, ``CET``/``CEST`` for
+  ``Europe/Zurich``, ``GMT``/``BST`` for ``Europe/London``; ``UTC`` only where the zone is at
+  offset 0 then), else the row is rejected naming the field and the name(s) expected (check the
+  source's ``timezone``). In the hour repeated when the clocks go back (01:00-01:59 on the first
+  Sunday of November in New York) the abbreviation tells which of the two times it is; without
+  one such a time is ambiguous (two instants an hour apart) and rejected, the reason giving both
+  and saying to set the query's time format to ``HHmmss TZ``. A time the clocks skipped in spring
+  (02:00-02:59 in New York) does not exist and is rejected. A source without ``timezone`` (its
+  times are UTC) reads the unambiguous abbreviations of
+  :data:`~exec_pipeline.readers.base.ZONE_ABBREVIATIONS` (``EST``, ``EDT``, ``CET``, ``CEST``,
+  ``GMT``...) at their offsets and rejects the ambiguous ones (``IST``, ``CST``, ``BST``,
+  ``PST``...) and unknown ones: set its ``timezone``. Flex statements carry no account zone, so
+  the source's ``timezone`` is the only zone the reader knows.
 - Sides: ``buySell`` (``BUY``/``SELL``, or ``BUY (Ca.)``/``SELL (Ca.)`` on a cancellation: the
   side of the cancelled fill) gives the side; without it the sign of ``quantity`` does (sells are
   negative; a cancellation row carries the reversing sign, so its side is the opposite of its
@@ -155,14 +175,15 @@ symbol (``AAPL  220318C00150000``, ``ESH2``), so a catalogue maps by symbol or b
 
 Rejects (reading goes on with the next row; ``raw_record`` = the row's XML text): a missing
 ``tradeID`` with no fallback, ``symbol``, ``quantity``, ``tradePrice`` or ``dateTime``; a bad
-number or time; an unknown ``buySell``; a zero quantity; a value longer than its warehouse
+number or time (a time the clocks skipped, one of the repeated autumn hour without zone
+abbreviation, an abbreviation that is not the zone's); an unknown ``buySell``; a zero quantity; a value longer than its warehouse
 column; a bust/correction whose fill cannot be told (above); an ORDER row without order id,
 symbol, side or time.
 
 Counters in ``context.stats``: ``statements``, ``rows``, ``fills``, ``busts``, ``corrections``,
 ``order_rows``, ``derived_orders``, ``events``, ``rebooked_fills``, ``duplicate_rows``,
 ``ref_by_match``, ``fills_without_order``, ``date_only_times``, ``time_from_trade_date``,
-``skipped_<level>`` / ``skipped_unknown_row``, ``rejects``.
+``identifiers_like_missing``, ``skipped_<level>`` / ``skipped_unknown_row``, ``rejects``.
 """
 
 from __future__ import annotations
@@ -184,15 +205,19 @@ from exec_pipeline.readers.base import (
     CURRENCY_WIDTH,
     ID_WIDTH,
     MISSING,
+    MISSING_ID,
     VENUE_WIDTH,
     ExtractUnreadable,
     ReaderContext,
     RecordError,
+    wall_clock_to_utc,
 )
 
 NAME = "ibkr_flex"
 #: 2.0.0: executions identified by transactionID (re-booked fills kept); ORDER rows give no order size or filled status
-VERSION = "2.0.0"
+#: 2.1.0: times with a zone abbreviation ("HHmmss TZ") read and checked against the zone; local times in
+#: the repeated autumn hour (without abbreviation) or in the spring gap rejected; symbol/conid/isin NA kept
+VERSION = "2.1.0"
 
 Record = OrderRecord | OrderEventRecord | TradeRecord | RejectRecord
 
@@ -202,6 +227,15 @@ UTC = dt.UTC
 _MISSING = MISSING | {"--"}
 #: For references to an original trade/order, "0" means none (``origOrderID="0"``).
 _NO_REFERENCE = _MISSING | {"0"}
+#: "No value" in the instrument fields (symbol, conid, isin): only the markers that are never an
+#: instrument, and IB's "--"; ``NA`` is National Bank of Canada on the TSX.
+_MISSING_INSTRUMENT = MISSING_ID | {"--"}
+#: What ends a reject of a time in the repeated autumn hour.
+_FOLD_REMEDY = (
+    "set the Flex query's time format to HHmmss TZ or HH:mm:ss TZ so each time carries its zone abbreviation"
+)
+#: A zone abbreviation after the time: ``20221106;013000 EST``.
+_ABBREVIATION = re.compile(r" +([A-Za-z]{2,6})")
 
 _CANCEL_TYPES = frozenset({"TradeCancel", "FracShareCancel"})
 _CORRECT_TYPES = frozenset({"TradeCorrect"})
@@ -264,10 +298,14 @@ def _digits(text: str) -> bool:
 
 
 class _Clock:
-    """Wall-clock Flex times of the statement's zone -> UTC, memoised (a day has few distinct times)."""
+    """Wall-clock Flex times of the statement's zone -> UTC, memoised (a day has few distinct times).
 
-    def __init__(self, zone: ZoneInfo) -> None:
+    ``zone_configured``: whether the source names its ``timezone`` (else ``zone`` is the UTC
+    default, and a zone abbreviation is read by :data:`~exec_pipeline.readers.base.ZONE_ABBREVIATIONS`)."""
+
+    def __init__(self, zone: ZoneInfo, *, zone_configured: bool = True) -> None:
         self.zone = zone
+        self.zone_configured = zone_configured
         self.cache: dict[str, tuple[dt.datetime, bool]] = {}
 
     def parse(self, text: str, field: str) -> tuple[dt.datetime, bool]:
@@ -291,7 +329,8 @@ class _Clock:
             rest = rest[2:]
         elif rest[:1] in (";", ",", " ", "T"):
             rest = rest[1:]
-        zone: dt.tzinfo = self.zone
+        offset: dt.tzinfo | None = None
+        abbreviation: str | None = None
         date_only = not rest
         if date_only:
             hour = minute = second = "00"
@@ -303,14 +342,22 @@ class _Clock:
             if not _digits(hour + minute + second) or len(hour + minute + second) != 6:
                 raise RecordError(field, f"{text!r} is not a Flex date/time (time HHmmss or HH:mm:ss)")
             if tail:
-                zone = _offset(tail, text, field)
+                named = _ABBREVIATION.fullmatch(tail)
+                if named is not None:
+                    abbreviation = named.group(1)
+                else:
+                    offset = _offset(tail, text, field)
         try:
-            local = dt.datetime(
-                int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=zone
-            )
-            return local.astimezone(UTC), date_only
+            local = dt.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
+            if offset is not None:  # an explicit UTC offset is the instant itself
+                return local.replace(tzinfo=offset).astimezone(UTC), date_only
         except (ValueError, OverflowError) as exc:
             raise RecordError(field, f"{text!r} is not a valid time: {exc}") from None
+        utc = wall_clock_to_utc(
+            local, self.zone, field, text,
+            abbreviation=abbreviation, zone_configured=self.zone_configured, remedy=_FOLD_REMEDY,
+        )  # fmt: skip
+        return utc, date_only
 
 
 def _offset(tail: str, text: str, field: str) -> dt.tzinfo:
@@ -410,7 +457,8 @@ class _Reader:
     def __init__(self, context: ReaderContext) -> None:
         self.context = context
         self.stats = context.stats
-        self.clock = _Clock(context.timezone)
+        # a catalogue entry without ``timezone`` gets the UTC default: abbreviations then say the zone
+        self.clock = _Clock(context.timezone, zone_configured=context.config.timezone_configured)
         self.emitted: set[str] = set()
         self.order_keys: dict[tuple[str | None, ...], str] = {}
 
@@ -438,13 +486,28 @@ class _Reader:
             self.stats["date_only_times"] += 1
         return value
 
+    def instrument(self, attrs: dict[str, str], name: str) -> str | None:
+        """An instrument attribute (symbol, conid, isin): only ``_MISSING_INSTRUMENT`` is "no value";
+        ``NA``, ``N/A`` ... are read as written (counted in ``stats["identifiers_like_missing"]``)."""
+        value = attrs.get(name)
+        if value is None:
+            return None
+        if value and (value[0] <= " " or value[-1] <= " "):
+            value = value.strip()
+        if value in _MISSING_INSTRUMENT:
+            return None
+        if value in _MISSING:
+            self.stats["identifiers_like_missing"] += 1
+        return value
+
     def mapped(self, attrs: dict[str, str], account: str | None) -> tuple[str | None, str]:
         context = self.context
-        symbol = _get(attrs, "symbol")
+        instrument = self.instrument
+        symbol = instrument(attrs, "symbol")
         if symbol is None:
             raise RecordError("symbol", "is required but missing")
         account_identifier = _bounded(context.account(account), "accountId", ID_WIDTH)
-        asset_identifier = context.asset(symbol, _get(attrs, "conid"), _get(attrs, "isin"))
+        asset_identifier = context.asset(symbol, instrument(attrs, "conid"), instrument(attrs, "isin"))
         _bounded(asset_identifier, "symbol", ID_WIDTH)
         return account_identifier, asset_identifier
 

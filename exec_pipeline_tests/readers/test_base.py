@@ -1,21 +1,29 @@
-"""The identifier rule every reader shares, against the standard library's uuid5."""
+"""What every reader shares: the identifier rule (against the standard library's uuid5), the
+"no value" markers, and how wall-clock times become UTC (DST folds and gaps, zone abbreviations)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exec_pipeline.readers.base import (
+    AMBIGUOUS_ZONE_ABBREVIATIONS,
     IDENTIFIER_NAMESPACE,
     MISSING,
     MISSING_ID,
+    ZONE_ABBREVIATIONS,
     ReaderContext,
+    RecordError,
     is_missing,
     make_identifier,
+    wall_clock_to_utc,
 )
 from exec_pipeline.readers.catalogue import SourceConfig
 
@@ -60,3 +68,188 @@ def test_identifier_fields_have_a_narrower_missing_rule() -> None:
     assert context.account("NA", missing=MISSING_ID) == "tsx:NA"
     assert context.account("None", missing=MISSING_ID) == context.account(None) == "main"
     assert context.account("NA") == "main"  # the default rule is unchanged for the readers that use it
+
+
+# --- wall-clock times: DST folds and gaps, zone abbreviations --------------------------------------
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def utc(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=dt.UTC)
+
+
+def refusal(local: dt.datetime, zone: dt.tzinfo, **kwargs: Any) -> RecordError:
+    with pytest.raises(RecordError) as info:
+        wall_clock_to_utc(local, zone, "dateTime", "the text", **kwargs)
+    assert info.value.field == "dateTime" and "'the text'" in info.value.reason
+    return info.value
+
+
+def test_wall_clock_times_away_from_dst_changes_are_read_in_the_zone() -> None:
+    assert wall_clock_to_utc(dt.datetime(2026, 1, 15, 9, 30), NEW_YORK, "f", "t") == utc(2026, 1, 15, 14, 30)
+    summer = dt.datetime(2026, 7, 15, 9, 30, 0, 5)
+    assert wall_clock_to_utc(summer, NEW_YORK, "f", "t") == utc(2026, 7, 15, 13, 30, 0, 5)
+    # the hours around the changes are ordinary
+    assert wall_clock_to_utc(dt.datetime(2026, 11, 1, 0, 59, 59), NEW_YORK, "f", "t") == utc(2026, 11, 1, 4, 59, 59)
+    assert wall_clock_to_utc(dt.datetime(2026, 11, 1, 2, 0), NEW_YORK, "f", "t") == utc(2026, 11, 1, 7, 0)
+    assert wall_clock_to_utc(dt.datetime(2026, 3, 8, 3, 0), NEW_YORK, "f", "t") == utc(2026, 3, 8, 7, 0)
+    assert wall_clock_to_utc(dt.datetime(2026, 1, 15, 9, 30), dt.UTC, "f", "t") == utc(2026, 1, 15, 9, 30)
+    fixed = dt.timezone(dt.timedelta(hours=-5))
+    assert wall_clock_to_utc(dt.datetime(2026, 11, 1, 1, 30), fixed, "f", "t") == utc(2026, 11, 1, 6, 30)
+
+
+@pytest.mark.parametrize(
+    ("zone", "local"),
+    [
+        ("America/New_York", dt.datetime(2026, 11, 1, 1, 30)),
+        ("Europe/Zurich", dt.datetime(2026, 10, 25, 2, 30)),
+        ("Europe/London", dt.datetime(2026, 10, 25, 1, 0)),
+        ("Australia/Lord_Howe", dt.datetime(2026, 4, 5, 1, 45)),  # a half-hour change
+    ],
+)
+def test_a_time_in_the_repeated_autumn_hour_without_abbreviation_is_ambiguous(zone: str, local: dt.datetime) -> None:
+    error = refusal(local, ZoneInfo(zone), remedy="send UTC")
+    first = local.replace(tzinfo=ZoneInfo(zone)).astimezone(dt.UTC)
+    second = local.replace(tzinfo=ZoneInfo(zone), fold=1).astimezone(dt.UTC)
+    assert "ambiguous" in error.reason and zone in error.reason and error.reason.endswith("send UTC")
+    assert f"{first:%H:%M}" in error.reason and f"{second:%H:%M}" in error.reason  # both readings shown
+
+
+@pytest.mark.parametrize(
+    ("zone", "local"),
+    [
+        ("America/New_York", dt.datetime(2026, 3, 8, 2, 30)),
+        ("Europe/Zurich", dt.datetime(2026, 3, 29, 2, 0)),
+        ("Europe/London", dt.datetime(2026, 3, 29, 1, 59, 59)),
+    ],
+)
+def test_a_time_in_the_spring_gap_does_not_exist_and_is_rejected(zone: str, local: dt.datetime) -> None:
+    error = refusal(local, ZoneInfo(zone))
+    assert "does not exist" in error.reason and zone in error.reason
+    # whatever abbreviation comes with it
+    for abbreviation in (local.replace(tzinfo=ZoneInfo(zone), fold=f).tzname() for f in (0, 1)):
+        assert "does not exist" in refusal(local, ZoneInfo(zone), abbreviation=abbreviation).reason
+
+
+@pytest.mark.parametrize(
+    ("zone", "local", "abbreviation", "expected"),
+    [
+        # the repeated hour: the abbreviation tells which of the two it is
+        ("America/New_York", dt.datetime(2026, 11, 1, 1, 30), "EDT", utc(2026, 11, 1, 5, 30)),
+        ("America/New_York", dt.datetime(2026, 11, 1, 1, 30), "EST", utc(2026, 11, 1, 6, 30)),
+        ("Europe/Zurich", dt.datetime(2026, 10, 25, 2, 30), "CEST", utc(2026, 10, 25, 0, 30)),
+        ("Europe/Zurich", dt.datetime(2026, 10, 25, 2, 30), "CET", utc(2026, 10, 25, 1, 30)),
+        ("Europe/London", dt.datetime(2026, 10, 25, 1, 30), "BST", utc(2026, 10, 25, 0, 30)),
+        ("Europe/London", dt.datetime(2026, 10, 25, 1, 30), "GMT", utc(2026, 10, 25, 1, 30)),
+        ("Europe/Dublin", dt.datetime(2026, 10, 25, 1, 30), "IST", utc(2026, 10, 25, 0, 30)),  # negative DST in tzdata
+        ("Europe/Dublin", dt.datetime(2026, 10, 25, 1, 30), "GMT", utc(2026, 10, 25, 1, 30)),
+        # ordinary times: the abbreviation must be the zone's at that time
+        ("America/New_York", dt.datetime(2026, 7, 15, 9, 30), "EDT", utc(2026, 7, 15, 13, 30)),
+        ("America/New_York", dt.datetime(2026, 1, 15, 9, 30), "est", utc(2026, 1, 15, 14, 30)),  # any case
+        ("Asia/Tokyo", dt.datetime(2026, 1, 15, 9, 30), "JST", utc(2026, 1, 15, 0, 30)),
+        # UTC by any of its names where the zone is at offset 0
+        ("Europe/London", dt.datetime(2026, 1, 15, 9, 30), "UTC", utc(2026, 1, 15, 9, 30)),
+        ("UTC", dt.datetime(2026, 7, 15, 9, 30), "GMT", utc(2026, 7, 15, 9, 30)),
+        ("UTC", dt.datetime(2026, 7, 15, 9, 30), "UTC", utc(2026, 7, 15, 9, 30)),
+    ],
+)
+def test_an_abbreviation_that_agrees_with_the_zone_gives_the_time(
+    zone: str, local: dt.datetime, abbreviation: str, expected: dt.datetime
+) -> None:
+    assert wall_clock_to_utc(local, ZoneInfo(zone), "f", "t", abbreviation=abbreviation) == expected
+
+
+@pytest.mark.parametrize(
+    ("zone", "local", "abbreviation", "expected_names"),
+    [
+        ("America/New_York", dt.datetime(2026, 7, 15, 9, 30), "EST", "EDT"),  # winter name in summer
+        ("America/New_York", dt.datetime(2026, 1, 15, 9, 30), "EDT", "EST"),
+        ("America/New_York", dt.datetime(2026, 11, 1, 1, 30), "CST", "EDT or EST"),
+        ("America/New_York", dt.datetime(2026, 1, 15, 9, 30), "CET", "EST"),
+        ("America/New_York", dt.datetime(2026, 1, 15, 9, 30), "XYZ", "EST"),
+        ("Europe/London", dt.datetime(2026, 7, 15, 9, 30), "GMT", "BST"),  # GMT is not London's summer time
+        ("Europe/London", dt.datetime(2026, 7, 15, 9, 30), "UTC", "BST"),
+        ("UTC", dt.datetime(2026, 1, 15, 9, 30), "EST", "UTC"),  # a source configured in UTC
+    ],
+)
+def test_an_abbreviation_that_disagrees_with_the_zone_is_rejected_saying_why(
+    zone: str, local: dt.datetime, abbreviation: str, expected_names: str
+) -> None:
+    reason = refusal(local, ZoneInfo(zone), abbreviation=abbreviation).reason
+    assert abbreviation in reason and zone in reason and f"({expected_names})" in reason, reason
+    assert "timezone" in reason  # what to check
+
+
+@pytest.mark.parametrize(
+    ("abbreviation", "expected"),
+    [
+        ("EST", utc(2026, 11, 1, 6, 30)),
+        ("EDT", utc(2026, 11, 1, 5, 30)),
+        ("PDT", utc(2026, 11, 1, 8, 30)),
+        ("CET", utc(2026, 11, 1, 0, 30)),
+        ("CEST", utc(2026, 10, 31, 23, 30)),
+        ("GMT", utc(2026, 11, 1, 1, 30)),
+        ("UTC", utc(2026, 11, 1, 1, 30)),
+    ],
+)
+def test_without_a_configured_zone_an_unambiguous_abbreviation_gives_its_offset(
+    abbreviation: str, expected: dt.datetime
+) -> None:
+    local = dt.datetime(2026, 11, 1, 1, 30)
+    assert wall_clock_to_utc(local, dt.UTC, "f", "t", abbreviation=abbreviation, zone_configured=False) == expected
+
+
+@pytest.mark.parametrize("abbreviation", ["IST", "CST", "CDT", "PST", "BST", "AST"])
+def test_without_a_configured_zone_an_ambiguous_abbreviation_is_never_guessed(abbreviation: str) -> None:
+    reason = refusal(
+        dt.datetime(2026, 1, 15, 9, 30), dt.UTC, abbreviation=abbreviation, zone_configured=False
+    ).reason
+    assert f"{abbreviation} names several" in reason and "set the source's timezone" in reason, reason
+
+
+def test_without_a_configured_zone_an_unknown_abbreviation_is_rejected() -> None:
+    reason = refusal(dt.datetime(2026, 1, 15, 9, 30), dt.UTC, abbreviation="SGT", zone_configured=False).reason
+    assert "SGT" in reason and "set the source's timezone" in reason
+    # and without an abbreviation, an unconfigured source's times are UTC as before
+    local = dt.datetime(2026, 11, 1, 1, 30)
+    assert wall_clock_to_utc(local, dt.UTC, "f", "t", zone_configured=False) == utc(2026, 11, 1, 1, 30)
+
+
+def test_the_fixed_abbreviations_are_unambiguous_in_the_tz_database() -> None:
+    """Every abbreviation read without a configured zone names one offset in every zone of the tz
+    database (2015-2027); the ones that name several are in the refused list."""
+    offsets: dict[str, set[dt.timedelta]] = {}
+    start = dt.datetime(2015, 1, 4, 12, tzinfo=dt.UTC)
+    for name in sorted(available_timezones()):
+        zone = ZoneInfo(name)
+        for week in range(0, 13 * 52, 2):
+            moment = (start + dt.timedelta(weeks=week)).astimezone(zone)
+            offsets.setdefault(moment.tzname() or "", set()).add(moment.utcoffset() or dt.timedelta(0))
+    for abbreviation, offset in ZONE_ABBREVIATIONS.items():
+        assert offsets.get(abbreviation, {offset}) == {offset}, abbreviation
+    for abbreviation in ("CST", "CDT", "IST", "PST"):  # several offsets in the tz database itself
+        assert len(offsets[abbreviation]) > 1 and abbreviation in AMBIGUOUS_ZONE_ABBREVIATIONS
+    assert not set(ZONE_ABBREVIATIONS) & set(AMBIGUOUS_ZONE_ABBREVIATIONS)
+
+
+def test_a_time_out_of_range_is_rejected() -> None:
+    assert "out of range" in refusal(dt.datetime(1, 1, 1, 0, 30), ZoneInfo("Asia/Tokyo")).reason
+
+
+def test_an_aware_time_is_a_callers_mistake() -> None:
+    with pytest.raises(ValueError, match="naive"):
+        wall_clock_to_utc(utc(2026, 1, 15, 9, 30), NEW_YORK, "f", "t")
+
+
+def test_an_entry_without_timezone_and_one_saying_utc_read_differently_and_are_told_apart() -> None:
+    # an entry without `timezone` reads "EST" at its offset; one saying UTC rejects it: moving from one
+    # to the other must change the digest the ledger keeps, so unchanged files are read again
+    bare, utc = SourceConfig(format="csv"), SourceConfig(format="csv", timezone="UTC")
+    local = dt.datetime(2026, 1, 5, 9, 30)
+    assert wall_clock_to_utc(local, bare.zoneinfo, "t", "x", abbreviation="EST",
+                             zone_configured=bare.timezone_configured) == dt.datetime(2026, 1, 5, 14, 30, tzinfo=dt.UTC)
+    with pytest.raises(RecordError):
+        wall_clock_to_utc(local, utc.zoneinfo, "t", "x", abbreviation="EST", zone_configured=utc.timezone_configured)
+    assert bare.digest != utc.digest
+    assert utc.digest == SourceConfig(format="csv", timezone="UTC").digest

@@ -292,6 +292,109 @@ def test_time_formats(time_format: str | None, text: str, expected: dt.datetime)
     assert trade.trade_time == expected
 
 
+def _times(texts: list[str], options: dict[str, Any] | None = None, **extra: Any) -> list[Any]:
+    """One fill per time (lines 2, 3, ...), in a New York source by default."""
+    extra.setdefault("timezone", "America/New_York")
+    data = "trade_time,symbol,side,quantity,price\n" + "".join(f"{text},X,BUY,1,1\n" for text in texts)
+    return read(data, context(options or {}, **extra))
+
+
+@pytest.mark.parametrize(
+    ("time_format", "texts"),
+    [
+        (None, ["2026-11-01 00:59:59", "2026-11-01 01:30:00", "2026-11-01 02:00:00"]),
+        (None, ["2026-11-01T00:59:59", "2026-11-01T01:59:59.999", "2026-11-01T02:00:00"]),
+        ("%d/%m/%Y %H:%M:%S", ["01/11/2026 00:59:59", "01/11/2026 01:30:00", "01/11/2026 02:00:00"]),
+    ],
+)
+def test_a_time_in_the_repeated_autumn_hour_without_offset_is_rejected_saying_how_to_fix_it(
+    time_format: str | None, texts: list[str]
+) -> None:
+    # 01:30 on 2026-11-01 came twice in New York (EDT, then EST): it was read as the first, maybe an hour off
+    records = _times(texts, {"time_format": time_format})
+    (reject,) = of(records, RejectRecord)
+    assert (reject.record_number, reject.field) == (3, "trade_time")
+    assert "ambiguous" in reject.reason and "America/New_York" in reject.reason and "UTC offset" in reject.reason
+    assert [t.trade_time for t in of(records, TradeRecord)] == [
+        dt.datetime(2026, 11, 1, 4, 59, 59, tzinfo=UTC),
+        dt.datetime(2026, 11, 1, 7, 0, tzinfo=UTC),
+    ]
+
+
+def test_a_time_of_the_repeated_hour_with_its_offset_is_read() -> None:
+    records = _times(["2026-11-01T01:30:00-04:00", "2026-11-01T01:30:00-05:00", "2026-11-01T06:30:00Z"])
+    assert [t.trade_time for t in records] == [
+        dt.datetime(2026, 11, 1, 5, 30, tzinfo=UTC),
+        dt.datetime(2026, 11, 1, 6, 30, tzinfo=UTC),
+        dt.datetime(2026, 11, 1, 6, 30, tzinfo=UTC),
+    ]
+
+
+def test_a_time_in_the_spring_gap_is_rejected() -> None:
+    records = _times(["2026-03-08 02:30:00", "2026-03-08 03:00:00"])
+    reject, trade = records
+    assert isinstance(reject, RejectRecord) and (reject.record_number, reject.field) == (2, "trade_time")
+    assert "does not exist" in reject.reason
+    assert trade.trade_time == dt.datetime(2026, 3, 8, 7, 0, tzinfo=UTC)
+
+
+def test_an_order_time_in_the_repeated_hour_is_rejected_too() -> None:
+    data = (
+        "trade_time,order_time,symbol,side,quantity,price,order_id\n"
+        "2026-11-01T07:00:00Z,2026-11-01 01:15:00,X,BUY,1,1,O1\n"
+    )
+    (reject,) = read(data, context(timezone="America/New_York"))
+    assert isinstance(reject, RejectRecord) and reject.field == "order_time" and "ambiguous" in reject.reason
+
+
+@pytest.mark.parametrize(
+    ("zone", "text", "expected"),
+    [
+        # the zone name was dropped and the time read in the source's zone ("09:30 UTC" in London's
+        # summer became 08:30 UTC), or refused unless the host's own zone had that name
+        ("Europe/London", "2026-07-05 09:30:00 BST", dt.datetime(2026, 7, 5, 8, 30, tzinfo=UTC)),
+        ("UTC", "2026-07-05 09:30:00 UTC", dt.datetime(2026, 7, 5, 9, 30, tzinfo=UTC)),
+        ("Europe/London", "2026-01-05 09:30:00 GMT", dt.datetime(2026, 1, 5, 9, 30, tzinfo=UTC)),
+        ("America/New_York", "2026-11-01 01:30:00 EDT", dt.datetime(2026, 11, 1, 5, 30, tzinfo=UTC)),
+        ("America/New_York", "2026-11-01 01:30:00 EST", dt.datetime(2026, 11, 1, 6, 30, tzinfo=UTC)),
+        (None, "2026-11-01 01:30:00 EST", dt.datetime(2026, 11, 1, 6, 30, tzinfo=UTC)),  # no timezone configured
+    ],
+)
+def test_a_strptime_format_with_a_zone_name_reads_the_zone_name(
+    zone: str | None, text: str, expected: dt.datetime
+) -> None:
+    extra = {"timezone": zone} if zone else {}
+    data = f"trade_time,symbol,side,quantity,price\n{text},X,BUY,1,1\n"
+    (trade,) = read(data, context({"time_format": "%Y-%m-%d %H:%M:%S %Z"}, **extra))
+    assert trade.trade_time == expected
+
+
+@pytest.mark.parametrize(
+    ("zone", "text", "words"),
+    [
+        # was stored 08:30 UTC; now the name must agree with the source's zone (BST in London's summer)
+        ("Europe/London", "2026-07-05 09:30:00 UTC", "(BST)"),
+        ("Europe/London", "2026-07-05 09:30:00 GMT", "(BST)"),
+        ("America/New_York", "2026-07-05 09:30:00 CET", "(EDT)"),
+        ("America/New_York", "2026-07-05 09:30:00 EDTX", "(EDT)"),
+        ("America/New_York", "2026-07-05 09:30:00 +0100", "does not match the time format"),
+        ("America/New_York", "2026-11-01 01:30:00", "does not match the time format"),
+        (None, "2026-07-05 09:30:00 IST", "several zones"),
+    ],
+)
+def test_a_zone_name_that_disagrees_with_the_zone_is_rejected(zone: str | None, text: str, words: str) -> None:
+    extra = {"timezone": zone} if zone else {}
+    data = f"trade_time,symbol,side,quantity,price\n{text},X,BUY,1,1\n"
+    (reject,) = read(data, context({"time_format": "%Y-%m-%d %H:%M:%S %Z"}, **extra))
+    assert isinstance(reject, RejectRecord) and reject.field == "trade_time" and words in reject.reason, reject
+
+
+def test_a_zone_name_next_to_a_month_name_is_found() -> None:
+    data = "trade_time,symbol,side,quantity,price\n05 Nov 2026 09:30:00 EST,X,BUY,1,1\n"
+    (trade,) = read(data, context({"time_format": "%d %b %Y %H:%M:%S %Z"}, timezone="America/New_York"))
+    assert trade.trade_time == dt.datetime(2026, 11, 5, 14, 30, tzinfo=UTC)
+
+
 def test_latin1_bom_skip_lines_and_blank_lines() -> None:
     data = "Report für Konto U1\r\n\r\nZeit,Symbol,Seite,Menge,Preis\r\n2026-01-05 09:30:00,SAP,Kauf,1,2\r\n\r\n2026-01-05 09:31:00,SAP,Verkauf,3,4\r\n"
     options = {

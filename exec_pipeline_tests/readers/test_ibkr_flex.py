@@ -737,6 +737,135 @@ def test_trade_date_and_time_when_datetime_is_missing() -> None:
     assert out.context.stats["time_from_trade_date"] == 1
 
 
+def _one_trade(date_time: str, ctx: ReaderContext | None = None, **extra: str) -> Output:
+    """A statement of A1 then one execution (order 1099) at ``date_time``."""
+    row = execution("431099", "1830099", "1099", "100", "172.10", date_time=date_time, **extra)
+    return Output(document(statement("U1111111", [A1, row])), ctx)
+
+
+def _time_reject(out: Output) -> RejectRecord:
+    """The one reject of :func:`_one_trade`: its execution, line 2; A1 is read."""
+    (reject,) = out.rejects
+    assert reject.record_number == 2 and 'transactionID="1830099"' in reject.raw_record
+    assert [t.venue_metadata["transactionID"] for t in out.trades] == ["1830001"]
+    return reject
+
+
+TZ_FORMS = [
+    # the Flex query's time format "HHmmss TZ" / "HH:mm:ss TZ" with each date format and separator
+    ("20261115;093000 EST", dt.datetime(2026, 11, 15, 14, 30, tzinfo=UTC)),
+    ("2026-11-15;09:30:00 EST", dt.datetime(2026, 11, 15, 14, 30, tzinfo=UTC)),
+    ("2026-11-15, 09:30:00 EST", dt.datetime(2026, 11, 15, 14, 30, tzinfo=UTC)),
+    ("20261115 093000 EST", dt.datetime(2026, 11, 15, 14, 30, tzinfo=UTC)),
+    ("2026-11-1509:30:00 EST", dt.datetime(2026, 11, 15, 14, 30, tzinfo=UTC)),
+    ("20261115093000 EST", dt.datetime(2026, 11, 15, 14, 30, tzinfo=UTC)),
+    ("20260715;093000 EDT", dt.datetime(2026, 7, 15, 13, 30, tzinfo=UTC)),
+    # the hour repeated on 2026-11-01: the abbreviation tells which
+    ("20261101;013000 EDT", dt.datetime(2026, 11, 1, 5, 30, tzinfo=UTC)),
+    ("20261101;013000 EST", dt.datetime(2026, 11, 1, 6, 30, tzinfo=UTC)),
+]
+
+
+@pytest.mark.parametrize(("form", "expected"), TZ_FORMS)
+def test_times_with_a_zone_abbreviation_are_read_and_checked_against_the_zone(form: str, expected: dt.datetime) -> None:
+    out = _one_trade(form, order_time=form)
+    assert not out.rejects
+    assert out.trades[1].trade_time == expected
+    (order,) = [o for o in out.orders if o.order_remote_id == "1099"]
+    assert order.order_time == expected
+
+
+def test_a_time_in_the_repeated_autumn_hour_without_zone_is_rejected_saying_how_to_fix_it() -> None:
+    # 01:30 on 2026-11-01 came twice in New York (EDT, then EST): an hour apart in UTC
+    out = _one_trade("20261101;013000")
+    reject = _time_reject(out)
+    assert reject.field == "dateTime" and "ambiguous" in reject.reason and "America/New_York" in reject.reason
+    assert "05:30:00 UTC" in reject.reason and "06:30:00 UTC" in reject.reason
+    assert "HHmmss TZ" in reject.reason  # how to fix it in the Flex query
+    out = _one_trade("20261101;023000", orderTime="2026-11-01;01:59:59")
+    assert _time_reject(out).field == "orderTime"
+    # with an explicit offset (old statements) it is no longer ambiguous
+    assert _one_trade("20261101;013000-0500").trades[1].trade_time == dt.datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
+
+
+def test_a_time_in_the_spring_gap_is_rejected() -> None:
+    for form in ("20260308;023000", "20260308;023000 EST", "20260308;023000 EDT"):
+        reject = _time_reject(_one_trade(form))
+        assert reject.field == "dateTime" and "does not exist" in reject.reason, reject
+
+
+@pytest.mark.parametrize(
+    ("form", "words"),
+    [
+        ("20260715;093000 EST", "(EDT)"),  # the winter name in summer
+        ("20261115;093000 CET", "(EST)"),  # another zone's name
+        ("20261101;013000 CST", "(EDT or EST)"),
+        ("20261115;093000 XYZ", "(EST)"),
+        ("20261115;093000 E5T", "unexpected text"),
+        ("20261115;093000 EST EST", "unexpected text"),
+    ],
+)
+def test_a_zone_abbreviation_that_disagrees_with_the_zone_is_rejected(form: str, words: str) -> None:
+    reject = _time_reject(_one_trade(form))
+    assert reject.field == "dateTime" and words in reject.reason and repr(form) in reject.reason, reject
+
+
+def _unzoned(**config: Any) -> ReaderContext:
+    ctx = context(**config)
+    settings_ = ctx.config.model_dump(exclude={"timezone"})
+    return ReaderContext(source=SOURCE, config=SourceConfig(**settings_), uri=URI)
+
+
+def test_without_a_configured_timezone_an_unambiguous_abbreviation_gives_the_offset() -> None:
+    assert "timezone" not in _unzoned().config.model_fields_set
+    out = _one_trade("20261115;093000 EST", _unzoned(), order_time="20260715;093000 EDT")
+    assert out.trades[1].trade_time == dt.datetime(2026, 11, 15, 14, 30, tzinfo=UTC)
+    assert out.orders[1].order_time == dt.datetime(2026, 7, 15, 13, 30, tzinfo=UTC)
+    # without an abbreviation, times of a source without timezone are UTC (unchanged)
+    out = _one_trade("20261115;093000", _unzoned())
+    assert out.trades[1].trade_time == dt.datetime(2026, 11, 15, 9, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("abbreviation", ["IST", "CST", "BST"])
+def test_without_a_configured_timezone_an_ambiguous_abbreviation_is_rejected(abbreviation: str) -> None:
+    reject = _time_reject(_one_trade(f"20261115;093000 {abbreviation}", _unzoned()))
+    assert reject.field == "dateTime" and "several zones" in reject.reason and "timezone" in reject.reason
+
+
+def test_a_source_configured_in_utc_rejects_times_written_in_another_zone() -> None:
+    reject = _time_reject(_one_trade("20261115;093000 EST", context(timezone="UTC")))
+    assert "(UTC)" in reject.reason and "timezone" in reject.reason
+    assert _one_trade("20261115;093000 GMT", context(timezone="UTC")).trades[1].trade_time.hour == 9
+
+
+def test_trade_date_and_trade_time_with_a_zone_abbreviation() -> None:
+    out = _one_trade("", tradeDate="20261101", tradeTime="013000 EST")
+    assert out.trades[1].trade_time == dt.datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
+    reject = _time_reject(_one_trade("", tradeDate="20261101", tradeTime="013000"))
+    assert reject.field == "tradeDate" and "ambiguous" in reject.reason
+
+
+def test_symbol_na_is_national_bank_of_canada_not_a_missing_value() -> None:
+    na = execution("431001", "1830001", "1001", "100", "98.50", symbol="NA", conid="NA", isin="N/A",
+                   currency="CAD", listingExchange="TSE")  # fmt: skip
+    out = Output(document(statement("U1111111", [na])))
+    assert not out.rejects
+    assert out.trades[0].asset_identifier == f"{SOURCE}:NA" and out.orders[0].asset_identifier == f"{SOURCE}:NA"
+    assert out.context.unmapped_assets["NA"] > 0
+    assert out.context.stats["identifiers_like_missing"] == 3  # the symbol, conid and isin read as written
+    mapped = Output(document(statement("U1111111", [na])), context(assets={"NA": "na-ca-equity"}))
+    assert mapped.trades[0].asset_identifier == "na-ca-equity"
+    by_conid = Output(document(statement("U1111111", [dict(na, symbol="NA.TO")])), context(assets={"NA": "x"}))
+    assert by_conid.trades[0].asset_identifier == "x"  # a conid spelled NA maps too
+    # an ORDER row's symbol too
+    order = order_row("1001", "100", "98.50", symbol="NA")
+    assert Output(document(statement("U1111111", [order, na]))).orders[0].asset_identifier == f"{SOURCE}:NA"
+    # the markers that never are a symbol still are missing
+    for marker in ("", "-", "--", "null", "None"):
+        (reject,) = Output(document(statement("U1111111", [dict(na, symbol=marker)]))).rejects
+        assert reject.field == "symbol" and "missing" in reject.reason
+
+
 def test_na_and_empty_values_are_missing() -> None:
     row = execution("431001", "1830001", "1001", "100", "172.10", netCash="N/A", ibCommission="",
                     ibCommissionCurrency="", exchange="N/A", orderReference="", orderType="",

@@ -5,8 +5,8 @@ Readers turn broker extracts into typed records (:class:`OrderRecord`, :class:`O
 records are written: for one (source, business date) partition, in one transaction, it
 
 1. records each extract in the ledger (``extract_files``),
-2. reads the records into staging (PostgreSQL, in parallel with other publishers) and then,
-   one publisher at a time, removes the facts and rejects this partition published before and
+2. then, one publisher at a time (the fact tables' lock), removes the facts and rejects this
+   partition published before and
 3. appends the new facts with their lineage, storing each deterministic identifier once: when two
    observations of the same fact meet (two files, two days), the earliest wins, ranked by
    (time, partition key, record number, extract id), so the result does not depend on the order
@@ -23,6 +23,7 @@ they go straight into COPY; :func:`publish_partition` validates them on the way 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -30,6 +31,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 from sqlalchemy import Engine, Table, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from exec_pipeline.lib.bulkload import ExtractRef, LineageContext, loader_for
 from exec_pipeline.lib.warehouse import get_engine
@@ -41,6 +43,8 @@ from exec_pipeline.models.execution import (
     order_status_view,
 )
 from exec_pipeline.repositories import execution as repo
+
+log = logging.getLogger(__name__)
 
 # --- typed records -----------------------------------------------------------------------------------
 
@@ -219,6 +223,10 @@ class PublishSummary:
     #: other partitions asked to publish again (partition key -> facts): they observed facts that
     #: this partition stored before and no longer does, so no row holds them now
     republish_requested: dict[str, int] = field(default_factory=dict)
+    #: partitions whose ledger counts could not be refreshed after the commit (partition key -> why):
+    #: the publish stands; each keeps a counts-only request (``republish_requests``, ``facts`` 0)
+    #: that its next run, which the landing-zone sensor starts, satisfies by recounting
+    recount_failed: dict[str, str] = field(default_factory=dict)
 
     @property
     def duplicates(self) -> dict[str, int]:
@@ -269,8 +277,15 @@ def publish_partition(
     a fact, or stores it from an observation at another time than before, the other partitions
     that observed it are asked, in the same transaction, to publish again (``republish_requests``,
     ``PublishSummary.republish_requested``): until they do, only their extracts hold it (or a later
-    observation than theirs stands). Ledger counts of partitions whose rows this publish took over
-    are refreshed after the commit.
+    observation than theirs stands).
+
+    Ledger counts of partitions whose rows this publish took over are refreshed after the commit,
+    each in a transaction of its own. The publish notes them as stale in its own transaction
+    (``republish_requests`` with ``facts`` 0, :func:`~exec_pipeline.repositories.execution.note_stale_counts`)
+    and each refresh removes its note; a refresh that fails (a lock timeout, a dropped connection)
+    does not fail the publish, which committed: it is logged as a warning and returned in
+    ``PublishSummary.recount_failed``, and the note stays until that partition's next run (the
+    landing-zone sensor starts it) recounts. So does one that never ran because the process died.
     """
     engine = engine or get_engine()
     key = partition_key(source, business_date)
@@ -338,6 +353,12 @@ def publish_partition(
         # the partitions that may have lost rows to this publish (those asked to publish again
         # never stored the facts in question: their counts stand)
         sharing = repo.partitions_sharing_facts(connection, key)
+        repo.note_stale_counts(
+            connection,
+            [(other, *reversed(split_partition_key(other))) for other in sorted(sharing)],
+            requested_by=key,
+            now=now,
+        )
         stored = repo.count_partition_rows(connection, key)
         for extract, extract_id, counts in per_extract:
             rows = {name: stored.get((name, extract_id), 0) for name in counts}
@@ -357,14 +378,28 @@ def publish_partition(
     # Rows this publish took over from other partitions changed their counts.
     # A transaction of its own, locking as a publisher of that partition would: inside ours, its
     # ledger rows could be held by that partition's publisher, itself waiting for our lock.
+    # The facts committed: a refresh that fails leaves its partition's note for its next run.
     for other in sorted(sharing):
-        with engine.begin() as connection:
-            repo.lock_partition(connection, other)
-            repo.lock_fact_tables(connection)
-            repo.recount_extracts(connection, other)
+        try:
+            with engine.begin() as connection:
+                repo.refresh_stale_counts(connection, other)
+        except SQLAlchemyError as exc:
+            summary.recount_failed[other] = _describe(exc)
+            log.warning(
+                "%s committed, but the ledger counts of %s, which it took rows from, could not be refreshed "
+                "(%s); they are refreshed by %s's next run (requested in republish_requests)",
+                key, other, summary.recount_failed[other], other,
+            )  # fmt: skip
     summary.records_read = _sum_counts(item.records_read for item in summary.extracts)
     summary.rows_stored = _sum_counts(item.rows_stored for item in summary.extracts)
     return summary
+
+
+def _describe(exc: BaseException) -> str:
+    """The database's own words for a failure, on one line (no SQL, no parameters)."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {lines[0] if lines else ''}".rstrip(": ")
 
 
 def _sum_counts(counts: Iterable[Mapping[str, int]]) -> dict[str, int]:

@@ -202,6 +202,9 @@ class RepublishRequest(Base):
     Written in the same transaction as the publish that stopped storing them, so it survives a
     crash; the landing-zone sensor requests a run for it, the skip of unchanged extracts does not
     apply to it, and its next publish removes it.
+
+    ``facts`` 0 (``repositories.execution.COUNTS_ONLY``) asks only for the partition's ledger counts
+    to be refreshed: a publish took rows over from it and could not recount them after its commit.
     """
 
     __tablename__ = "republish_requests"

@@ -229,12 +229,54 @@ def clear_republish_request(connection: Connection, partition_key: str) -> None:
 
 
 def republish_requests(connection: Connection, partition_key: str | None = None) -> list[Row[Any]]:
-    """Pending requests (of one partition, or all), oldest first: rows with the request's columns."""
+    """Pending requests (of one partition, or all), oldest first: rows with the request's columns.
+
+    A request whose ``facts`` is :data:`COUNTS_ONLY` asks only for the partition's ledger counts to be
+    refreshed (:func:`note_stale_counts`); publishing the partition again satisfies it too."""
     table = RepublishRequest.__table__
     query = select(table).order_by(table.c.requested_at, table.c.partition_key)
     if partition_key is not None:
         query = query.where(table.c.partition_key == partition_key)
     return list(connection.execute(query).all())
+
+
+#: ``republish_requests.facts`` of a request that asks only for the partition's ledger counts to be
+#: refreshed (:func:`note_stale_counts`); a request to publish again always names at least one fact.
+COUNTS_ONLY = 0
+
+
+def note_stale_counts(
+    connection: Connection, partitions: Iterable[tuple[str, str, dt.date]], *, requested_by: str, now: dt.datetime
+) -> None:
+    """Note, in the publishing transaction, that these (partition key, source, business date)
+    partitions' ledger counts may be stale: the publish took rows over from them. A request with
+    ``facts`` :data:`COUNTS_ONLY`, unless the partition has one pending already (publishing again
+    recounts too). The recount after the commit removes it (:func:`refresh_stale_counts`); when that
+    recount fails or never runs (the process died), it stays: the landing-zone sensor starts the
+    partition's run, which recounts. Written under the fact tables' lock, as every write to
+    ``republish_requests`` is, so it waits for no other publisher."""
+    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    for key, source, business_date in partitions:
+        connection.execute(
+            dialect_insert(RepublishRequest)
+            .values(partition_key=key, source=source, business_date=business_date, requested_by=requested_by,
+                    facts=COUNTS_ONLY, requested_at=now)  # fmt: skip
+            .on_conflict_do_nothing(index_elements=[RepublishRequest.partition_key])
+        )
+
+
+def refresh_stale_counts(connection: Connection, partition_key: str) -> bool:
+    """Recount the partition's ingested extracts, locking as a publisher of it would (its lock, then
+    the fact tables'), and remove its counts-only request: True when one was pending."""
+    lock_partition(connection, partition_key)
+    lock_fact_tables(connection)
+    recount_extracts(connection, partition_key)
+    cleared = connection.execute(
+        delete(RepublishRequest).where(
+            RepublishRequest.partition_key == partition_key, RepublishRequest.facts == COUNTS_ONLY
+        )
+    )
+    return bool(cleared.rowcount)
 
 
 def recount_extracts(connection: Connection, partition_key: str) -> None:
@@ -354,19 +396,33 @@ def record_failed_extract(
     reader_version: str,
     run_id: str | None,
     error: str,
+    config_digest: str | None = None,
 ) -> None:
     """Note in the ledger that this version of an extract could not be read (facts untouched).
 
-    A version that was ingested before keeps its status: its facts are still the partition's.
+    Takes the partition's lock first: a publish of the partition under way commits before the note
+    looks at the row. ``error`` says why, and names the run that tried (``(run <id>)``); the
+    ledger's run lineage (``last_ingested_run_id``, ``last_ingested_at``) only ever names a run
+    whose rows were stored, so a failed attempt never changes it.
+
+    A version that is ingested keeps its status, run lineage, reader, catalogue digest and counts:
+    its facts are still the partition's, from that run (``error`` then tells of the attempt that
+    failed after it, until a run ingests the version again). Any other version is marked ``failed``
+    with the reader and catalogue digest of the attempt.
     """
+    lock_partition(connection, partition_key)
+    noted = f"{error} (run {run_id})" if run_id else error
+    attempt = {"reader_name": reader_name, "reader_version": reader_version, "config_digest": config_digest}
     existing = connection.execute(
         select(ExtractFile.id, ExtractFile.status).where(ExtractFile.uri == uri, ExtractFile.sha256 == sha256)
     ).one_or_none()
     if existing is not None:
-        values: dict[str, Any] = {"error": error, "last_ingested_run_id": run_id}
-        if existing.status != "ingested":
-            values["status"] = "failed"
-        connection.execute(update(ExtractFile).where(ExtractFile.id == existing.id).values(**values))
+        row = update(ExtractFile).where(ExtractFile.id == existing.id)
+        if existing.status == "ingested":
+            connection.execute(row.values(error=noted))
+        else:
+            not_ingested = row.where(ExtractFile.status != "ingested")  # re-checked after any wait
+            connection.execute(not_ingested.values(status="failed", error=noted, **attempt))
         return
     connection.execute(
         insert(ExtractFile).values(
@@ -376,15 +432,13 @@ def record_failed_extract(
             uri=uri,
             sha256=sha256,
             size_bytes=size_bytes,
-            reader_name=reader_name,
-            reader_version=reader_version,
             first_seen_at=dt.datetime.now(dt.UTC),
-            last_ingested_run_id=run_id,
             status="failed",
-            error=error,
+            error=noted,
             orders_count=0,
             order_events_count=0,
             trades_count=0,
             rejects_count=0,
+            **attempt,
         )
     )

@@ -60,6 +60,14 @@ class IngestResult:
     refused: list[str] = field(default_factory=list)
     #: the partition that asked this one to publish again, when one did (see publish_partition)
     republish_requested_by: str | None = None
+    #: True when the publish was skipped but the partition's ledger counts were refreshed: a
+    #: publish of another partition took rows from it and could not refresh them after its commit
+    counts_refreshed: bool = False
+
+    @property
+    def recount_failed(self) -> dict[str, str]:
+        """Other partitions whose ledger counts this publish could not refresh (see PublishSummary)."""
+        return self.summary.recount_failed if self.summary is not None else {}
 
     @property
     def unmapped_accounts(self) -> Counter[str]:
@@ -93,9 +101,12 @@ def ingest_partition(
     Skips the publish (``skipped_unchanged``) when every extract's content hash, the reader version
     and the source's catalogue entry (``SourceConfig.digest``) match what the ledger holds as
     ingested for this partition, unless ``force`` or another partition asked this one to publish
-    again (``republish_requests``).
+    again (``republish_requests``). A skipped run still refreshes the partition's ledger counts when
+    a request asks only for that (``facts`` 0: another partition's publish took rows from this one
+    and its own refresh failed; ``counts_refreshed``).
     Raises :class:`~exec_pipeline.readers.base.ExtractUnreadable` naming the file when one extract
-    cannot be read at all (nothing is published; the ledger records the failure) and
+    cannot be read at all (nothing is published; the ledger notes the failure and the run in the
+    file's ``error``, and keeps naming the run whose facts are stored) and
     :class:`PartitionVanished` when a partition that was ingested has no extracts any more, and
     :class:`ExtractChanged` when a file changes between hashing and reading. Extracts are hashed
     in chunks and read one at a time, streamed when their reader can (see :func:`_records`), so
@@ -125,8 +136,9 @@ def ingest_partition(
     with engine.connect() as connection:
         ingested = repo.ingested_extracts(connection, key)
         requests = repo.republish_requests(connection, key)
-    if requests:
-        result.republish_requested_by = requests[0].requested_by
+    republish = [r for r in requests if r.facts != repo.COUNTS_ONLY]
+    if republish:
+        result.republish_requested_by = republish[0].requested_by
     current = {(r.uri, r.sha256, r.reader_version, config.digest) for r in result.extracts}
     if not files:
         if ingested:
@@ -135,10 +147,10 @@ def ingest_partition(
                 f"{len(ingested)} were ingested before; refusing to erase the partition's facts "
                 "(restore the files, or delete the partition explicitly)"
             )
-        return result
-    if not force and current == ingested and not requests:
+        return _refresh_stale_counts(result, engine, requests)
+    if not force and current == ingested and not republish:
         result.skipped_unchanged = True
-        return result
+        return _refresh_stale_counts(result, engine, requests)
 
     try:
         # inside the try: a reader may refuse a file as soon as it is called, not only while iterated
@@ -164,8 +176,17 @@ def ingest_partition(
                     reader_version=failed.reader_version,
                     run_id=run_id,
                     error=str(exc),
+                    config_digest=config.digest,
                 )
         raise
+    return result
+
+
+def _refresh_stale_counts(result: IngestResult, engine: Engine, requests: list) -> IngestResult:
+    """A run that publishes nothing still honours a request for its ledger counts alone."""
+    if requests:
+        with engine.begin() as connection:
+            result.counts_refreshed = repo.refresh_stale_counts(connection, result.partition_key)
     return result
 
 

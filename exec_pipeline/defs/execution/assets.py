@@ -232,6 +232,8 @@ def execution_facts(
 def _log_result(context: dg.AssetExecutionContext, result: IngestResult) -> None:
     if result.skipped_unchanged:
         context.log.info(f"{result.partition_key}: extracts unchanged since the last ingest; nothing re-published")
+        if result.counts_refreshed:
+            context.log.info(f"{result.partition_key}: ledger counts refreshed (another partition took rows from it)")
     elif result.summary is None:
         context.log.info(f"{result.partition_key}: no extracts")
     else:
@@ -246,6 +248,12 @@ def _log_result(context: dg.AssetExecutionContext, result: IngestResult) -> None
             context.log.warning(
                 f"{result.partition_key} no longer stores {facts} facts that {other} also observed: {other} is "
                 "asked to publish again (the landing-zone sensor requests its run)"
+            )
+        for other, why in summary.recount_failed.items():
+            context.log.warning(
+                f"{result.partition_key} committed, but the ledger counts of {other}, which it took rows from, "
+                f"could not be refreshed ({why}): {other}'s next run refreshes them (the landing-zone sensor "
+                "requests it)"
             )
     for uri in result.refused:
         context.log.warning(f"{result.partition_key}: refused {uri} (a symbolic link could leave the landing root)")
@@ -341,6 +349,8 @@ def _partition_read(result: IngestResult) -> dict[str, Any]:
         "refused_entries": dg.MetadataValue.json(list(result.refused)),
         "republish_requested_by": result.republish_requested_by or "",
         "republish_requested": dg.MetadataValue.json(result.summary.republish_requested if result.summary else {}),
+        # partition -> why its ledger counts are stale until its next run (the data committed)
+        "ledger_recount_failed": dg.MetadataValue.json(result.recount_failed),
     }
 
 

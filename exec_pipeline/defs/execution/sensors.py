@@ -100,7 +100,8 @@ def _republish_requests(
     context: dg.SensorEvaluationContext, connection, requested: set[str | None], outside: list[str]
 ) -> list[dg.RunRequest]:
     """Runs for partitions asked to publish again (facts only their extracts still hold; see
-    ``data_nodes.execution.publish_partition``); one run per request (the run key names it).
+    ``data_nodes.execution.publish_partition``) or to refresh their ledger counts (``facts`` 0);
+    one run per request (the run key names it).
     A request whose run was launched already is left to that run and Dagster's retries (a run key
     never starts a second run), so it does not take a place under the cap; one whose run ended
     in failure is logged on every tick until the partition publishes."""
@@ -116,9 +117,14 @@ def _republish_requests(
         launched = context.instance.get_runs(dg.RunsFilter(tags={"dagster/run_key": run_key}), limit=1)
         if launched:
             if launched[0].status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
+                asked = (
+                    "to refresh its ledger counts"
+                    if request.facts == repo.COUNTS_ONLY
+                    else f"to publish again, for {request.facts} facts stored nowhere else"
+                )
                 context.log.warning(
-                    f"{key} was asked by {request.requested_by} to publish again, for {request.facts} facts "
-                    f"stored nowhere else, and its run {launched[0].run_id} failed: re-run the partition"
+                    f"{key} was asked by {request.requested_by} {asked}, and its run {launched[0].run_id} "
+                    "failed: re-run the partition"
                 )
             continue
         if len(runs) < MAX_RUNS_PER_TICK:

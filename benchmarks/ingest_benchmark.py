@@ -15,7 +15,8 @@ What it does (see benchmarks/README.md for how to read the figures):
      the faster is the limit) or one-transaction ``executemany`` (SQLite) into bare tables (same columns
      and types, no index or constraint);
    - the same rows by ``pandas.DataFrame.to_sql`` (default method) into bare tables;
-   - re-materializing the unchanged partition (skips by content hash) and a forced re-run.
+   - re-materializing the unchanged partition (skips by content hash) and a forced re-run;
+   - on that loaded warehouse, one order's rows from the views ``order_status`` and ``effective_trades``.
    Then the peak RSS of the materialization in a fresh child process for N, N/4 and for a baseline child
    that only imports and connects.
 3. Reader throughput alone (fix44 and csv, one core, consuming the generator).
@@ -846,6 +847,7 @@ def bench_product(warehouses: Any, *, landing: Path, catalogue_path: Path, day: 
     client_cpu: list[float] = []
     server_cpu: list[float] = []
     rss_total: list[int] = []
+    view_queries: list[dict[str, Any] | None] = []
     out: dict[str, Any] = {}
     for run in range(runs):
         url = warehouses.create("product")
@@ -864,12 +866,13 @@ def bench_product(warehouses: Any, *, landing: Path, catalogue_path: Path, day: 
             server_cpu.append(result["server_cpu"])
         rss_first.append(result["rss_after_first_bytes"])
         rss_total.append(peak)
+        view_queries.append(result.get("view_queries"))
         out = result
     rows = sum(out["rows_stored"].get(name, 0) for name in ("OrdersTS", "OrderEventsTS", "TradesTS"))
     return {"first": first, "skip": skipped, "forced": forced, "rows_stored": out["rows_stored"],
             "records_read": out["records_read"], "rows": rows, "rss_after_first_bytes": rss_first,
             "client_cpu": client_cpu, "server_cpu": server_cpu,
-            "rss_child_peak_bytes": rss_total}
+            "rss_child_peak_bytes": rss_total, "view_queries": view_queries}
 
 
 #: A minimal launcher between this (big) process and a measured child. Linux records a process's peak RSS
@@ -1120,10 +1123,51 @@ def child_product(args: dict[str, Any]) -> dict[str, Any]:
                              run_id=f"bench-{run}-forced", force=True)
     forced = time.perf_counter() - t0
     assert force.summary is not None and force.summary.rows_stored == result.summary.rows_stored
+    view_queries = time_view_queries(engine)  # on the loaded day, outside the ingest timings
     return {"first": first, "skip": skip, "forced": forced, "rows_stored": result.summary.rows_stored,
             "client_cpu": client_cpu, "server_cpu": server_cpu,
             "records_read": result.summary.records_read, "rss_after_first_bytes": rss_after_first,
-            "reader_stats": dict(result.reader_stats)}
+            "reader_stats": dict(result.reader_stats), "view_queries": view_queries}
+
+
+#: the views' one-order queries: what quants and ops run every day
+VIEW_QUERIES = {
+    "order_status": "SELECT * FROM order_status WHERE order_identifier = :order",
+    "effective_trades": "SELECT * FROM effective_trades WHERE order_identifier = :order",
+}
+
+
+def time_view_queries(engine: Any, *, samples: int = 5, budget_seconds: float = 5.0) -> dict[str, Any]:
+    """Wall times of one order's rows from each view (execute + fetch), on the loaded warehouse.
+
+    On PostgreSQL the fact tables are analyzed first, as autovacuum leaves them about a minute after
+    a load: straight after the first load they have no statistics, and the plan's cost estimate
+    (the views' recursive query over busts and corrections) sends it through JIT compilation, about
+    0.7 s that says nothing about the views. The order is the one with the median trade of the day
+    (picked untimed). Each query runs up to ``samples`` times, at least 3, fewer than ``samples``
+    once ``budget_seconds`` are spent on it (a view that scans the whole day takes seconds per
+    query at 1M fills)."""
+    from sqlalchemy import text
+
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("ANALYZE trades_ts, orders_ts, order_events_ts"))
+    with engine.connect() as connection:
+        trades = connection.execute(
+            text("SELECT count(*) FROM trades_ts WHERE order_identifier IS NOT NULL")).scalar_one()
+        order = connection.execute(
+            text("SELECT order_identifier FROM trades_ts WHERE order_identifier IS NOT NULL "
+                 "ORDER BY trade_time, trade_identifier LIMIT 1 OFFSET :half"), {"half": trades // 2},
+        ).scalar_one()
+        out: dict[str, Any] = {"order": order}
+        for name, sql in VIEW_QUERIES.items():
+            times: list[float] = []
+            while len(times) < samples and (len(times) < 3 or sum(times) < budget_seconds):
+                t0 = time.perf_counter()
+                rows = connection.execute(text(sql), {"order": order}).all()
+                times.append(time.perf_counter() - t0)
+            out[name] = {"seconds": times, "rows": len(rows)}
+    return out
 
 
 def install_sql_trace(engine: Any, *, explain: bool) -> list[dict[str, Any]]:
@@ -1403,6 +1447,10 @@ def fmt_s(value: float | None) -> str:
     return "-" if value is None or value != value else f"{value:,.2f} s"
 
 
+def fmt_ms(value: float | None) -> str:
+    return "-" if value is None or value != value else f"{value * 1000:,.1f} ms"
+
+
 def fmt_ratio(value: float | None) -> str:
     return "-" if value is None or value != value else f"{value:.2f}x"
 
@@ -1453,6 +1501,9 @@ def report(results: dict[str, Any]) -> None:
         line("product / to_sql", lambda r: fmt_ratio(r["product_vs_to_sql"]))
         line("  CPU: this process, the server's (local)",
              lambda r: f"{fmt_s(r.get('product_client_cpu_seconds'))}, {fmt_s(r.get('product_server_cpu_seconds'))}")
+        line("one order: order_status, effective_trades",
+             lambda r: f"{fmt_ms(r.get('order_status_one_order_seconds'))}, "
+                       f"{fmt_ms(r.get('effective_trades_one_order_seconds'))}")
         line("re-run unchanged (skip): time", lambda r: fmt_s(r["skip_seconds"]))
         line("  fraction of first run", lambda r: f"{r['skip_fraction']:.2%}")
         line("re-run forced: time", lambda r: fmt_s(r["forced_seconds"]))
@@ -1772,6 +1823,11 @@ def main(argv: list[str] | None = None) -> int:
         r["product_server_cpu_seconds"] = median(product["server_cpu"]) if product["server_cpu"] else None
         print(f"  {r['product_seconds']:.1f} s = {r['product_rows_per_s']:,.0f} rows/s; skip "
               f"{r['skip_seconds']:.2f} s, forced {r['forced_seconds']:.1f} s", flush=True)
+        for view in VIEW_QUERIES:  # every sample of every run's loaded warehouse
+            samples = [t for q in product["view_queries"] if q for t in q[view]["seconds"]]
+            r[f"{view}_one_order_seconds"] = median(samples)
+        print(f"  one order from the loaded day: order_status {fmt_ms(r['order_status_one_order_seconds'])}, "
+              f"effective_trades {fmt_ms(r['effective_trades_one_order_seconds'])}", flush=True)
 
         print(f"[{backend}] preparing the normalised rows (reader + the loader's encoding, untimed) ...", flush=True)
         rows = Rows(read_records("fix44", fix_data, catalogue, FIX_SOURCE, uri), backend, source=FIX_SOURCE,

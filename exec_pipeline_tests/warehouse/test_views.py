@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import random
+from collections.abc import Iterator
 from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
 
 from exec_pipeline.data_nodes.execution import (
     EffectiveTrades,
@@ -136,3 +142,151 @@ def test_order_status_sums_extreme_decimals_exactly(engine):
     ])
     row = OrderStatus.read(engine=engine).iloc[0]
     assert row["filled_quantity"] == Decimal("12345678901234.123456789012345679")
+
+
+# --- 0009: the same effective trades, in a form whose filters reach trades_ts's indexes -------------
+
+_chains = importlib.import_module("exec_pipeline.migrations.versions.0008_effective_trades_follow_correction_chains")
+
+
+def create_0008_effective_trades(engine, name: str = "effective_trades_0008") -> str:
+    """0008's definition of effective_trades, beside the current one under another name: the oracle."""
+    sql = _chains.EFFECTIVE_TRADES.replace("CREATE VIEW effective_trades AS", f"CREATE VIEW {name} AS")
+    assert sql != _chains.EFFECTIVE_TRADES
+    with engine.begin() as connection:
+        connection.execute(text(sql))
+    return name
+
+
+def random_days(rng: random.Random, prefix: str, days: int, per_day: int) -> list[list[TradeRecord]]:
+    """Days of fills, busts and corrections of earlier (or later, or missing) trades: chains across
+    days, several corrections of a trade (ties in trade_time among them), busts of corrections,
+    corrections of busts, and references that loop (to itself, or to a later trade naming it back)."""
+    out: list[list[TradeRecord]] = []
+    idents: list[str] = []
+    n = 0
+    for day in range(days):
+        records = []
+        for record_number in range(1, per_day + 1):
+            n += 1
+            ident = f"{prefix}-t{n:04d}"
+            roll = rng.random()
+            kind = "fill" if not idents or roll < 0.55 else ("bust" if roll < 0.7 else "correction")
+            ref = None
+            if kind != "fill":
+                pick = rng.random()
+                if pick < 0.7:
+                    ref = rng.choice(idents[-60:])  # mostly recent trades: chains grow
+                elif pick < 0.8:
+                    ref = f"{prefix}-missing-{rng.randrange(4)}"  # the fill was never stored
+                elif pick < 0.95:
+                    ref = f"{prefix}-t{n + rng.randrange(1, 25):04d}"  # a later trade (it may name this one)
+                else:
+                    ref = ident  # itself
+            when = dt.datetime(2026, 1, 5 + day, 14, rng.randrange(4), tzinfo=UTC)  # few times: ties
+            records.append(TradeRecord(
+                record_number, when, ident, "aapl", 1, Decimal(rng.randrange(1, 9)),
+                order_identifier=f"{prefix}-o{rng.randrange(6)}", price=Decimal(rng.randrange(90, 110)),
+                trade_kind=kind, ref_trade_identifier=ref,
+            ))
+            idents.append(ident)
+        out.append(records)
+    return out
+
+
+def rows_of(engine, view: str) -> list[tuple]:
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(text(f"SELECT * FROM {view} ORDER BY trade_identifier"))]
+
+
+def test_effective_trades_has_the_rows_of_0008s_definition(engine):
+    oracle = create_0008_effective_trades(engine)
+    for seed in range(3):
+        rng = random.Random(seed)
+        source = f"fix{seed}"
+        days = random_days(rng, f"s{seed}", days=4, per_day=40)
+        for number, records in enumerate(days):
+            extract = ExtractFacts(f"mem://{source}/{number}", f"{seed}{number}".ljust(64, "0"), 1, "test", "1", records)
+            publish_partition(source, dt.date(2026, 1, 5 + number), [extract], engine=engine)
+            assert rows_of(engine, "effective_trades") == rows_of(engine, oracle), (seed, number)
+        # a day published again without some of its trades: chains through them break or end elsewhere
+        kept = [record for record in days[1] if rng.random() < 0.6]
+        extract = ExtractFacts(f"mem://{source}/1b", f"{seed}1b".ljust(64, "0"), 1, "test", "1", kept)
+        publish_partition(source, dt.date(2026, 1, 6), [extract], engine=engine)
+        assert rows_of(engine, "effective_trades") == rows_of(engine, oracle), (seed, "republished")
+
+    # the data had the cases that matter
+    with engine.connect() as connection:
+        effective = connection.execute(text(f"SELECT * FROM {oracle}")).mappings().all()
+        fills = set(connection.scalars(text("SELECT trade_identifier FROM trades_ts WHERE trade_kind = 'fill'")))
+    corrections = [row for row in effective if row["trade_kind"] == "correction"]
+    seen = {
+        "corrections of a correction": sum(
+            row["original_trade_identifier"] not in (row["ref_trade_identifier"], row["trade_identifier"])
+            for row in corrections),
+        "corrections of a fill not stored": sum(
+            row["original_trade_identifier"] not in fills | {row["trade_identifier"]} for row in corrections),
+        "corrections whose references loop": sum(
+            row["original_trade_identifier"] == row["trade_identifier"] for row in corrections),
+        "fills busted or corrected": len(fills - {row["original_trade_identifier"] for row in effective}),
+    }
+    assert all(seen.values()), seen
+
+
+def _plan_nodes(plan: dict) -> Iterator[dict]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _plan_nodes(child)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
+def test_one_orders_rows_come_from_trades_ts_indexes_on_postgres(engine):
+    # 40,000 fills (10,000 orders of 4), 1.5 % of them corrected or busted, some through chains:
+    # enough that PostgreSQL reads the whole table only when a filter cannot reach its indexes
+    lineage = "'fixgw', 1, 1, '2026-01-05|fixgw', 'test', '1', now()"
+    columns = ("trade_time, trade_identifier, order_identifier, account_identifier, asset_identifier, trade_side, "
+               "quantity, price, trade_kind, ref_trade_identifier, "
+               "source, extract_id, record_number, partition_key, reader_name, reader_version, ingested_at")
+    with engine.begin() as connection:
+        connection.execute(text(f"""
+            INSERT INTO trades_ts ({columns})
+            SELECT timestamptz '2026-01-05 14:30:00+00' + i * interval '500 ms', 'f' || i, 'o' || (i / 4),
+                   'acc-' || (i % 8), 'aapl', 1, 100, 10, 'fill', NULL, {lineage}
+            FROM generate_series(0, 39999) i
+        """))
+        connection.execute(text(f"""
+            INSERT INTO trades_ts ({columns})
+            SELECT timestamptz '2026-01-06 14:30:00+00' + i * interval '1 s', kind || i, 'o' || (i / 4),
+                   'acc-' || (i % 8), 'aapl', 1, 90, 10, CASE WHEN kind = 'b' THEN 'bust' ELSE 'correction' END,
+                   CASE kind WHEN 'd' THEN 'c' || i ELSE 'f' || i END, {lineage}
+            FROM generate_series(0, 39999) i, (VALUES ('c'), ('d'), ('b')) k(kind)
+            WHERE (kind = 'c' AND i % 100 = 1) OR (kind = 'd' AND i % 500 = 1) OR (kind = 'b' AND i % 300 = 202)
+        """))
+        connection.execute(text(f"""
+            INSERT INTO orders_ts (order_time, order_identifier, asset_identifier, order_side, quantity,
+                                   source, extract_id, record_number, partition_key, reader_name, reader_version,
+                                   ingested_at)
+            SELECT timestamptz '2026-01-05 14:00:00+00', 'o' || i, 'aapl', 1, 400, {lineage}
+            FROM generate_series(0, 9999) i
+        """))
+        connection.execute(text("ANALYZE trades_ts"))
+        connection.execute(text("ANALYZE orders_ts"))
+
+    with engine.connect() as connection:
+        # order o125: fills f500-f503; f501 corrected by c501, then c501 by d501 (at the same time:
+        # the greater identifier wins); f502 busted
+        assert connection.execute(text(
+            "SELECT trade_identifier, original_trade_identifier FROM effective_trades "
+            "WHERE order_identifier = 'o125' ORDER BY original_trade_identifier"
+        )).all() == [("f500", "f500"), ("d501", "f501"), ("f503", "f503")]
+        trades = connection.execute(text("SELECT count(*) FROM trades_ts")).scalar_one()
+        for view in ("effective_trades", "order_status"):
+            (plan,) = connection.execute(text(
+                f"EXPLAIN (FORMAT JSON) SELECT * FROM {view} WHERE order_identifier = 'o125'"
+            )).scalar_one()
+            scans = [node for node in _plan_nodes(plan["Plan"]) if node.get("Relation Name") == "trades_ts"]
+            assert scans, view
+            for node in scans:
+                assert node["Node Type"] != "Seq Scan", (view, node)
+                assert node["Plan Rows"] < trades / 20, (view, node)  # nor a walk through a whole index

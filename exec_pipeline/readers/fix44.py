@@ -14,8 +14,9 @@ finer fractions are truncated to microseconds, a leap second :60 rolls over), so
 
 In '|'-delimited logs a '|' may also sit inside a value (Text 58 ``a|b``): a piece without ``=`` or
 without a numeric tag continues the previous value. An empty field (``||``, SOH SOH) is nothing,
-with either delimiter (except, in a SOH line, one after a value holding ``=``: the one-pass split
-reads such a damaged line as if the '=' began a field). Several messages on one line (a logger that
+with either delimiter, also in a line whose values hold ``=``. In a SOH line a piece without ``=``
+(a SOH inside a value, or damage) rejects the line naming the field it follows (``tag 58
+(Text)``): no value is ever read into another field. Several messages on one line (a logger that
 lost line breaks) are read one by one, also when the delimiter before the next ``8=FIX`` is missing
 (``...|10=1238=FIX.4.4|35=8|...``); a line with a second header (8 or 35 again) that cannot be cut
 into messages is rejected, never read as one message.
@@ -45,7 +46,10 @@ Rows
   through its replacement's 150=5 gets a row without quantity and prices (they are the
   replacement's); a fuller row from an earlier file wins in the warehouse (earliest time).
 - Instrument (``asset_identifier``; the catalogue's ``assets`` map broker instruments): Symbol 55
-  ``[N/A]`` is FIX's "no symbol", like an absent 55. A future or option (SecurityType 167 = FUT or
+  ``[N/A]`` is FIX's "no symbol", like an absent 55 or a placeholder (``""``, ``-``, ``N/A``,
+  ``n/a``, ``null``, ``NULL``, ``None``). ``NA`` is a symbol (National Bank of Canada on the TSX),
+  as it is a value in SecurityID 48 and every identifier (37, 11, 41, 17, 19, Account 1); in
+  numbers, codes and texts it stays a placeholder. A future or option (SecurityType 167 = FUT or
   OPT, or any of MaturityMonthYear 200, MaturityDate 541, PutOrCall 201, StrikePrice 202) is keyed
   ``"<55> <200> <541> <C|P> <202>"`` (the parts present; 48 stands for 55 when there is none), with
   167 after 55 when there is neither 200 nor 202 (``"ES FUT 20260320"``): the key or else SecurityID
@@ -78,11 +82,21 @@ Rows
   already global, so not counted as unmapped). Busts (150=H, 4.2 20=1) are ``trade_kind="bust"``,
   corrections (150=G, 4.2 20=2) ``"correction"`` with LastQty / LastPx = the corrected values; both
   carry ``ref_trade_identifier`` from ExecRefID 19: the trade identifier of the fill they refer to.
-  A trade corrected more than once is named by its last correction's ExecID (FIX 4.4); when 19 names
-  a correction read earlier in the file, the reference is that correction's own reference, i.e. the
-  corrected fill (a correction in another file keeps ("trade", 37, 19): the warehouse follows the
-  chain). A bust without LastQty (or LastPx) takes the busted fill's (its last correction's), when
-  that fill is in the file.
+  19 names the latest execution of the order in the file with that ExecID that no bust of the file
+  has undone yet (when every one is busted, the latest): a fill, or a correction, which stands for
+  the fill it corrects. A trade corrected more than once is named by its last correction's ExecID
+  (FIX 4.4): the reference is that correction's own, i.e. the corrected fill. With ExecIDs reused in
+  an order (fill E, bust of E, refill E), a later bust or correction naming E refers to the refill,
+  not to the busted first fill. A copy of a bust or correction (a resend, a drop copy) refers to
+  what its first delivery referred to, whatever was read in between. When the file has no
+  execution with that ExecID, the reference is ("trade", 37, 19): the first fill with that ExecID,
+  wherever it was read, which is right when that fill came in an earlier file, and a correction
+  read in another file keeps it (the warehouse follows the chain). The reader sees one file: with
+  reused ExecIDs, a refill made in an earlier file (fill, bust and refill there, the second bust in
+  this one) is not seen, so that second bust names the busted first fill and the refill stays;
+  such logs are read right when a file holds the order's whole day, as a daily drop copy does. A
+  bust without LastQty (or LastPx) takes the busted fill's (its last correction's), when that fill
+  is in the file.
 - Everything a line yields shares one raw record (``venue_metadata`` / ``event_metadata``): the
   message's fields by tag (``{"35": "8", "37": ...}``; repeated tags, i.e. repeating groups, as lists
   of values) plus ``log_prefix``.
@@ -103,9 +117,15 @@ Identifiers (``context.identifier``; parts are the broker's text as sent, "" whe
   seeing that fill. When a simulator reuses an ExecID for several trades of one order, the first in
   the file keeps ("trade", 37, 17) and later ones are keyed on their CumQty progress: ("trade", 37,
   17, 150, 20, 14, 32) (counted in ``reused_exec_id``), and such a new execution repeating an
-  earlier trade's (see event) ("trade", 37, 17, 150, 20, 14, 32, time, 31); a bust naming such an
-  ExecID refers to its first fill. (With reused ExecIDs, "the first in the file" means the same fill
-  only when the file holds the order's whole day, as a daily drop copy does.)
+  earlier trade's (see event) ("trade", 37, 17, 150, 20, 14, 32, time, 31); a bust or correction
+  naming such an ExecID refers to the latest one still live (see TradesTS). A bust or correction
+  whose ExecID is its ExecRefID is never the trade it names: it is keyed ("trade", 37, 17, 150, 20,
+  14, 32) even when first in the file (its fill read in an earlier file), as when the fill is in the
+  file. (With reused ExecIDs, "the first in the file" means the same fill only when the file holds
+  the order's whole day, as a daily drop copy does. When a bust of the file named ("trade", 37, E)
+  without the file holding that fill, a later fill with ExecID E that is no flagged resend is
+  rejected naming 17: a refill cannot be told from a late copy of the busted fill there, and read
+  as ("trade", 37, E) a live refill would be taken for the busted fill.)
 
 Duplicates and integrity
 ------------------------
@@ -124,9 +144,11 @@ Bad input
 ---------
 A line that cannot be normalised becomes one reject naming the tag (``field="tag 31 (LastPx)"``),
 and nothing else comes from that line: no ``8=FIX`` at all, no MsgType 35, a field that is not
-``tag=value``, a report without 37/17/150/54/55 (or 48), an unknown ExecType/OrdStatus/Side/
-ExecTransType, a bad number (exponents beyond 1e±40 included) or time, a fill without quantity or
-LastPx, a bust/correction without ExecRefID 19, a value too long for its warehouse column (an
+``tag=value`` (in a SOH line a piece without ``=`` names the field before it), a report without
+37/17/150/54/55 (or 48), an unknown ExecType/OrdStatus/Side/ExecTransType, a bad number (exponents
+beyond 1e±40 included) or time, a fill without quantity or LastPx, a bust/correction without
+ExecRefID 19, a fill reusing the ExecID of a fill busted in this file but read in an earlier one
+(above), a value too long for its warehouse column (an
 instrument identifier too long names its longest part's tag: 55, 48, 202...). FIX is
 ASCII: UTF-8 is accepted and an odd non-UTF-8 line is read as latin-1 (``non_utf8_lines``). Only a
 file that is no text log at all raises ``ExtractUnreadable``: compressed, or binary with no 8=FIX.
@@ -140,8 +162,8 @@ non_utf8_lines, orders_spilled, orders_reloaded, unexpected_errors
 (0 unless this module has a bug: such a line is rejected rather than failing the file).
 
 Speed: the file is decoded ~256 KB at a time, each line is split once (one ``replace`` + ``split``
-into a dict; a '|' line only when its separators, read with one ``bytes.translate``, alternate ``=``
-and ``|``), numbers, whole seconds, second fractions and mapped accounts/assets are cached, and
+into a dict, taken only when the separators, read with one ``bytes.translate``, alternate ``=`` and
+the delimiter), numbers, whole seconds, second fractions and mapped accounts/assets are cached, and
 identifiers come from base's maker for all-text parts.
 
 Memory: :func:`read_stream` takes the file in blocks (ingestion streams it), and what the reader
@@ -178,7 +200,8 @@ from exec_pipeline.readers.base import (
 NAME = "fix44"
 #: 1.0.1: a tag of non-ASCII digits ("²=x") rejects its line on every path (the one-pass split took it)
 #: 1.1.0: exact "|" split; glued messages; CumQty progress; refills; 122; instrument keys; correction chains
-VERSION = "1.1.0"
+#: 1.2.0: 19 names the latest live execution (busting a refill busts the refill); exact SOH split; "NA" is a value
+VERSION = "1.2.0"
 
 Record = OrderRecord | OrderEventRecord | TradeRecord | RejectRecord
 
@@ -308,8 +331,15 @@ _RESTATEMENT_REASON: dict[str, str] = {
 
 #: An absent or placeholder value (one set lookup instead of ``is None or in MISSING``).
 _ABSENT = MISSING | {None}
+#: A placeholder in an identifier (OrderID 37, ClOrdID 11, OrigClOrdID 41, ExecID 17, ExecRefID 19,
+#: Account 1, Symbol 55, SecurityID 48): base's MISSING but "NA", a real identifier there (National
+#: Bank of Canada's ticker on the TSX). "N/A" and "n/a" stay placeholders (FIX writes "no symbol"
+#: "[N/A]"), so this is wider than base's MISSING_ID: a placeholder read as an instrument or an
+#: account would put trades under a wrong one, a placeholder id rejects its line.
+_MISSING_ID = MISSING - {"NA"}
+_ABSENT_ID = _MISSING_ID | {None}
 #: A Symbol 55 that names no instrument: absent, a placeholder, or FIX's "[N/A]".
-_NO_SYMBOL = _ABSENT | {"[N/A]"}
+_NO_SYMBOL = _ABSENT_ID | {"[N/A]"}
 
 _EXEC_TRANS_TYPES = frozenset({"0", "1", "2", "3"})
 _FLAG_YES = frozenset({"Y", "y"})
@@ -580,6 +610,12 @@ def _fields(body: str, delimiter: str, stats: dict[str, int]) -> tuple[dict[str,
             if delimiter == "|" and previous is not None and not isinstance(raw[previous], list):
                 pieces.setdefault(previous, [first[previous]]).append(segment)
                 continue
+            if not equals and previous is not None:  # a SOH inside the previous value, or damage
+                raise RecordError(
+                    tag_field(previous),
+                    f"is followed by a malformed field {segment[:40]!r} (no '='): a SOH inside the value, "
+                    "or a damaged line",
+                )
             raise RecordError(None, f"malformed field {segment[:40]!r} (expected tag=value with a numeric tag)")
         existing = raw.get(tag)
         if existing is not None and (tag == "8" or tag == "35"):
@@ -608,20 +644,30 @@ _CHECKSUM_TEXT = tuple(f"{i:03d}" for i in range(256))
 
 
 class _Separators(dict[int, bytes]):
-    """Number of fields -> the separators of a well-formed '|'-delimited message, in order: ``=``
-    then ``|=`` for every further field (what the one-pass split assumes)."""
+    """Number of fields -> the separators of a well-formed message, in order: ``=`` then
+    ``<delimiter>=`` for every further field (what the one-pass split assumes)."""
+
+    def __init__(self, delimiter: bytes) -> None:
+        super().__init__()
+        self.delimiter = delimiter
 
     def __missing__(self, fields: int) -> bytes:
-        separators = b"=" + b"|=" * (fields - 1) if fields > 0 else b""
+        separators = b"=" + (self.delimiter + b"=") * (fields - 1) if fields > 0 else b""
         if fields < 1000:
             self[fields] = separators
         return separators
 
 
-_SEPARATORS = _Separators()
-#: bytes.translate's delete argument keeping only '=' and '|' (UTF-8 continuation bytes are >= 0x80:
-#: a non-ASCII character never reads as a separator)
-_NOT_PIPE_OR_EQUALS = bytes(b for b in range(256) if b not in b"=|")
+#: delimiter -> the separators of well-formed messages by number of fields
+_SEPARATORS = {SOH: _Separators(b"\x01"), "|": _Separators(b"|")}
+#: delimiter -> bytes.translate's delete argument: the printable ASCII characters but '=' and the
+#: delimiter (a shorter argument is a cheaper call). What it keeps are the separators, and in the odd
+#: line other bytes (a control character, UTF-8), which then never equal the separators of a
+#: well-formed message: such a line is split field by field.
+_NOT_SEPARATORS = {
+    SOH: bytes(b for b in range(32, 127) if b != 61),
+    "|": bytes(b for b in range(32, 127) if b not in (61, 124)),
+}
 
 
 def read(data: bytes, context: ReaderContext) -> Iterator[Record]:
@@ -683,7 +729,13 @@ class _Order(NamedTuple):
     cum: dict[str | None, str]
     #: event identifier of a report -> bit mask of the sessions that delivered it (resend dedupe)
     delivered: dict[str, int]
-    #: ExecID -> the first trade row using it: its signature, "\x02", quantity, "\x02", price
+    #: the trades of the order read in this file, all text: ExecID -> the memo of the first trade row
+    #: using it (signature, quantity, price, time as sent, "\x02"-separated; a bust or correction adds
+    #: its kind and the trade identifier it refers to); ExecID "\x03" the parts telling a later trade
+    #: reusing it apart -> that trade's memo; ExecID "\x03" -> "" once the ExecID is known to be
+    #: reused; ExecID "\x04" -> the later fills and corrections reusing it, oldest first,
+    #: "\x03"-separated, each "<trade it stands for>\x02<quantity>\x02<price>"; trade identifier
+    #: "\x05" -> "" once a bust of the file undid that trade, and "\x05" -> "" once one did
     trades: dict[str, str]
 
     @classmethod
@@ -719,12 +771,8 @@ def _first_trade(memo: str) -> tuple[Decimal, Decimal | None]:
     return Decimal(parts[1]), None if parts[2] == "None" else Decimal(parts[2])
 
 
-def _corrected(memo: str | None) -> str | None:
-    """The trade identifier of the fill a correction's memo corrects (None for other memos)."""
-    if memo is None:
-        return None
-    parts = memo.split("\x02")
-    return parts[4] if len(parts) > 4 else None
+#: what ends a trade identifier's key in _Order.trades once a bust of the file undid that trade
+_BUSTED = "\x05"
 
 
 class _Reader:
@@ -768,28 +816,24 @@ class _Reader:
         body = line[:-1] if line[-1] == delimiter else line
         msg: dict[str, str]
         raw: dict[str, object]
-        # one pass when every field has exactly one '=' and a numeric tag: split on both at once
-        # (fields + '=' signs pieces, i.e. twice as many pieces as '=' signs, when each field has one).
-        # In '|' logs equal counts are not enough: a '|' inside a value (a field without '=') and a
-        # value holding '=' cancel out, so there the separators themselves must alternate '=', '|'.
-        # SOH is never inside a value: only a damaged SOH line (an empty field, or one without '=',
-        # with a value holding '=') cancels out; an empty tag catches an empty field before that value.
+        # one pass when every field has exactly one '=' and a numeric tag: split on both at once, then
+        # pair the pieces. Taken only when the separators, read with one bytes.translate, alternate
+        # '=' and the delimiter: a field without '=' (a '|' inside a value in '|' logs; in SOH lines
+        # an empty field or a SOH inside a value, i.e. damage) and a value holding '=' would cancel
+        # out in any count into a shifted pairing, reading a value into another field. (An odd number
+        # of pieces leaves a tag without value: fewer pairs than tags.)
         items = body.replace("=", delimiter).split(delimiter)
-        equals = body.count("=")
-        if len(items) == 2 * equals:
-            tags = items[::2]
-            msg = dict(zip(tags, items[1::2]))
-            joined = "".join(tags)
-            if (
-                len(msg) == len(tags)
-                and joined.isdigit()
-                and joined.isascii()  # "²".isdigit() too
-                and "" not in msg  # "=x", or an empty field before a value holding '='
-                and (delimiter == SOH or body.encode().translate(None, _NOT_PIPE_OR_EQUALS) == _SEPARATORS[equals])
-            ):
-                raw = msg  # type: ignore[assignment]
-            else:
-                msg, raw = _fields(body, delimiter, stats)
+        tags = items[::2]
+        msg = dict(zip(tags, items[1::2]))
+        joined = "".join(tags)
+        if (
+            len(msg) == len(tags)
+            and joined.isdigit()
+            and joined.isascii()  # "²".isdigit() too
+            and "" not in msg  # "=x"
+            and body.encode().translate(None, _NOT_SEPARATORS[delimiter]) == _SEPARATORS[delimiter][len(tags)]
+        ):
+            raw = msg  # type: ignore[assignment]
         else:
             msg, raw = _fields(body, delimiter, stats)
         get = msg.get
@@ -836,10 +880,10 @@ class _Reader:
 
         # --- required fields ----------------------------------------------------------------------------
         order_id = get("37")
-        if order_id in _ABSENT:
+        if order_id in _ABSENT_ID:
             raise RecordError(tag_field("37"), "is required on an ExecutionReport but missing")
         exec_id = get("17")
-        if exec_id in _ABSENT:
+        if exec_id in _ABSENT_ID:
             raise RecordError(tag_field("17"), "is required on an ExecutionReport but missing")
         exec_type = get("150")
         event_type = _EXEC_EVENT.get(exec_type)  # type: ignore[arg-type]
@@ -856,9 +900,9 @@ class _Reader:
         symbol = get("55")
         security_id = get("48")
         if symbol in _NO_SYMBOL or security_id is not None:
-            if symbol in MISSING or symbol == "[N/A]":  # FIX's Symbol for "no symbol": 48 names it
+            if symbol in _NO_SYMBOL:  # a placeholder, or FIX's Symbol for "no symbol": 48 names it
                 symbol = None
-            if security_id in MISSING:
+            if security_id in _MISSING_ID:
                 security_id = None
             if symbol is None and security_id is None:
                 raise RecordError(
@@ -912,10 +956,10 @@ class _Reader:
             _raise_bad_number(msg, ("14", "151", "6"))
 
         clordid = get("11")
-        if clordid in MISSING:
+        if clordid in _MISSING_ID:
             clordid = None
         orig = get("41")
-        if orig is not None and (orig in MISSING or orig == clordid):
+        if orig is not None and (orig in _MISSING_ID or orig == clordid):
             orig = None
 
         # --- what kind of report ------------------------------------------------------------------------
@@ -1086,10 +1130,10 @@ class _Reader:
             self.stats["bad_body_length"] += 1
 
     def _account(self, broker_account: str | None) -> str | None:
-        account = self.context.account(broker_account)
+        account = self.context.account(broker_account, missing=_MISSING_ID)
         if account is not None and len(account) > ID_WIDTH:
             raise RecordError(tag_field("1"), f"is longer than {ID_WIDTH} characters")
-        if broker_account is None or broker_account in MISSING or broker_account in self.context.config.accounts:
+        if broker_account is None or broker_account in _MISSING_ID or broker_account in self.context.config.accounts:
             self.accounts[broker_account] = account  # mapped: no counting to keep
         return account
 
@@ -1140,8 +1184,10 @@ class _Reader:
         signature = _trade_signature(exec_type, trans_type, cum_text, msg.get("32"))
         memo = trades.get(exec_id)
         if memo is None:
-            return True  # nothing to compare with: as before, a duplicate
-        if not memo.startswith(signature + "\x02"):
+            memo = trades.get(f"{exec_id}\x03{signature}")  # a bust reusing the ExecID it refers to
+            if memo is None:
+                return True  # nothing to compare with: as before, a duplicate
+        elif not memo.startswith(signature + "\x02"):
             memo = trades.get(f"{exec_id}\x03{signature}")
             if memo is None:
                 return False  # the trade read then had another LastQty
@@ -1155,6 +1201,32 @@ class _Reader:
             if value is not None and (price == "None" or Decimal(price) != value):
                 return False
         return self.time(stamp, "60") == when
+
+    def _referred(
+        self, trades: dict[str, str], order_id: str, ref_exec_id: str
+    ) -> tuple[str, tuple[Decimal, Decimal | None] | None]:
+        """The trade identifier a bust's or correction's ExecRefID 19 refers to, and that trade's
+        (quantity, price) when it is in the file: of the executions of the order in this file with
+        that ExecID (fills, and corrections, which stand for the fill they correct), the latest not
+        busted yet (else the latest); ("trade", 37, 19) when the file has none."""
+        candidates: list[str] = []  # latest first: "<trade identifier>\x02<quantity>\x02<price>"
+        later = trades.get(ref_exec_id + "\x04")
+        if later is not None:
+            candidates = later.split("\x03")[::-1]
+        memo = trades.get(ref_exec_id)  # the first trade with that ExecID
+        if memo is not None:
+            parts = memo.split("\x02")
+            if len(parts) == 4:  # a fill
+                candidates.append(f"{self.trade_id(order_id, ref_exec_id)}\x02{parts[1]}\x02{parts[2]}")
+            elif parts[4] == "correction":  # it stands for the fill it corrects
+                candidates.append(f"{parts[5]}\x02{parts[1]}\x02{parts[2]}")
+        if not candidates:
+            return self.trade_id(order_id, ref_exec_id), None
+        entry = candidates[0]
+        if _BUSTED in trades:
+            entry = next((c for c in candidates if c.split("\x02", 1)[0] + _BUSTED not in trades), entry)
+        target, quantity, price = entry.split("\x02")
+        return target, (Decimal(quantity), None if price == "None" else Decimal(price))
 
     def _order(
         self,
@@ -1258,13 +1330,35 @@ class _Reader:
             key = "\x03".join((exec_id, *reused))
             memo = trades.get(key)
         elif memo is None:
-            key = exec_id
+            if kind == "fill" or get("19") != exec_id:
+                key = exec_id
+            else:  # a bust or correction reusing the ExecID it refers to is never that trade
+                reused = (exec_type, trans_type or "", cum_text or "", qty_text or "")
+                key = f"{exec_id}\x03{signature}"
+                memo = trades.get(key)
         elif not memo.startswith(signature + "\x02"):  # not the same trade again (another session's copy)
             reused = (exec_type, trans_type or "", cum_text or "", qty_text or "")
             key = f"{exec_id}\x03{signature}"
             memo = trades.get(key)
         if memo is not None:
             key = None
+        trade_id = self.trade_id(order_id, exec_id, *reused) if reused else self.trade_id(order_id, exec_id)
+        if (
+            key == exec_id
+            and _BUSTED in trades  # a bust of the file undid a trade of the order
+            and kind == "fill"
+            and trade_id + _BUSTED in trades
+            and get("43") not in _FLAG_YES
+            and get("97") not in _FLAG_YES
+        ):
+            # the first fill with this ExecID in the file, but a bust of the file already undid the trade
+            # ("trade", 37, 17) read in an earlier file: a refill reusing the ExecID, or a late copy of
+            # the busted fill, which cannot be told apart without that file
+            raise RecordError(
+                tag_field("17"),
+                f"reuses ExecID {exec_id!r} of a fill busted earlier in this file and read in an earlier one: "
+                "a refill cannot be told from a late copy of the busted fill",
+            )
         try:
             last_qty = None if qty_text is None else numbers[qty_text]
             value = get("31")
@@ -1294,14 +1388,14 @@ class _Reader:
                 raise RecordError(tag_field("31"), "is required on a fill but missing")
         else:
             ref_exec_id = get("19")
-            if ref_exec_id is None or ref_exec_id in MISSING:
+            if ref_exec_id is None or ref_exec_id in _MISSING_ID:
                 what = "trade cancel (bust)" if kind == "bust" else "trade correction"
                 raise RecordError(tag_field("19"), f"is required on a {what}: the ExecID of the fill it refers to")
-            referred = trades.get(ref_exec_id)
-            original = None if referred is None else _first_trade(referred)
-            # a correction corrected again is named by its own ExecID (FIX: ExecRefID names the last
-            # correction): refer to the fill it corrects
-            ref = _corrected(referred) or self.trade_id(order_id, ref_exec_id)
+            if memo is not None:  # a copy of this bust or correction (a resend, a drop copy): as read then
+                ref = memo.rsplit("\x02", 1)[1]
+                original: tuple[Decimal, Decimal | None] | None = _first_trade(memo)
+            else:
+                ref, original = self._referred(trades, order_id, ref_exec_id)
             quantity = abs(last_qty) if last_qty else None
             if kind == "bust":
                 if quantity is None and original is not None:
@@ -1344,16 +1438,21 @@ class _Reader:
                 raise RecordError(tag_field("30"), f"is longer than {VENUE_WIDTH} characters")
         # remembered once the line is known good (a rejected line leaves no trace)
         if key is not None:
-            if kind == "correction":
-                trades[key] = f"{signature}\x02{quantity}\x02{price}\x02{stamp}\x02{ref}"
-            else:
+            # the memo: signature, quantity, price, time as sent (a fill); then kind and the trade it refers to
+            if ref is None:
                 trades[key] = f"{signature}\x02{quantity}\x02{price}\x02{stamp}"
+            else:
+                trades[key] = f"{signature}\x02{quantity}\x02{price}\x02{stamp}\x02{kind}\x02{ref}"
+                if kind == "bust":
+                    trades[ref + _BUSTED] = trades[_BUSTED] = ""  # the trade is undone
+            if key != exec_id and kind != "bust":  # a later execution reusing the ExecID: 19 may name it
+                stack = exec_id + "\x04"
+                entry = f"{trade_id if ref is None else ref}\x02{quantity}\x02{price}"
+                later = trades.get(stack)
+                trades[stack] = entry if later is None else f"{later}\x03{entry}"
         if reused:
             self.stats["reused_exec_id"] += 1
             trades[exec_id + "\x03"] = ""  # the ExecID is known to be reused in this order
-            trade_id = self.trade_id(order_id, exec_id, *reused)
-        else:
-            trade_id = self.trade_id(order_id, exec_id)
 
         return tuple.__new__(TradeRecord, (
             number, when, trade_id, asset, side, quantity, order, account, exec_id, price, currency, commission,

@@ -841,8 +841,8 @@ def test_lines_that_are_not_fix_messages() -> None:
     log.add(GOOD_FILL, corrupt=lambda m: m[: len(m) // 2])  # truncated mid-message
     result = read_log(log.data())
     assert [(r.record_number, r.field) for r in result.rejects] == [
-        (1, "tag 8 (BeginString)"), (4, "tag 35 (MsgType)"), (5, None), (6, "tag 17 (ExecID)"),
-    ]  # fmt: skip  (the truncated report lost everything after the order's fields)
+        (1, "tag 8 (BeginString)"), (4, "tag 35 (MsgType)"), (5, "tag 8 (BeginString)"), (6, "tag 17 (ExecID)"),
+    ]  # fmt: skip  (the truncated report lost everything after the order's fields; line 5: the field 'garbage' follows)
     assert "malformed field 'garbage'" in result.rejects[2].reason
     assert len(result.trades) == 1 and result.trades[0].record_number == 2
     assert result.stats["blank_lines"] == 1
@@ -1395,6 +1395,13 @@ def test_resend_without_transact_time_takes_orig_sending_time(flag: int) -> None
         ({55: "ES", 200: "202603", 541: "20260320"}, f"{SOURCE}:ES 202603 20260320"),
         ({55: "ES", 200: "202603", 48: "ESH6"}, "es-2026-03"),  # the golden future: as before
         ({55: "AAPL", 167: "CS"}, "aapl-us-equity"),  # common stock
+        # "NA" is a ticker (National Bank of Canada on the TSX), placeholders are no symbol
+        ({55: "NA"}, f"{SOURCE}:NA"),
+        ({55: "NA", 48: "633067103", 22: "1"}, f"{SOURCE}:NA 1:633067103"),
+        ({55: "[N/A]", 48: "NA", 22: "8"}, f"{SOURCE}:NA"),  # the exchange symbol in SecurityID 48
+        ({55: "N/A", 48: "912828YK0", 22: "1"}, f"{SOURCE}:912828YK0"),  # a placeholder: no symbol
+        ({55: "-", 48: "912828YK0", 22: "1"}, f"{SOURCE}:912828YK0"),
+        ({55: "NA", 167: "OPT", 541: "20260320", 201: "1", 202: "100"}, f"{SOURCE}:NA 20260320 C 100"),
     ],
 )
 def test_instruments_are_told_apart(instrument: dict[int, object], asset: str) -> None:
@@ -1464,3 +1471,284 @@ def test_pipe_continued_text_with_many_pieces_is_kept_whole() -> None:
     [event] = result.events
     assert event.reason == pieces
     assert event.event_metadata["58"] == pieces and event.event_metadata["448"] == ["A", "B"]
+
+
+# --- busts and corrections of refills (ExecIDs reused within an order) -------------------------------------
+
+
+def _sloppy_order(order_id: str) -> dict[int, object]:
+    return {**ORDER_A, 37: order_id}
+
+
+def _sloppy_fill(order_id: str, price: str, at: str, exec_id: str = "0") -> dict[int, object]:
+    return report(_sloppy_order(order_id), t17=exec_id, t150="F", t39="1", t32=10, t31=price, t14=10, t151=90,
+                  t6=price, t60=at)  # fmt: skip
+
+
+def _sloppy_bust(order_id: str, at: str, exec_id: str = "0", ref: str = "0", qty: int | None = None) -> dict[int, object]:
+    return report(_sloppy_order(order_id), t17=exec_id, t150="H", t19=ref, t32=qty, t39="0", t14=0, t151=100, t6=0,
+                  t60=at)  # fmt: skip
+
+
+@pytest.mark.parametrize("own_ids", [False, True], ids=["exec_id_0_everywhere", "busts_with_their_own_exec_ids"])
+def test_busting_a_refill_busts_the_refill_not_the_first_fill(own_ids: bool) -> None:
+    """Fill E, bust of E, refill reusing E (another price and time), then a second bust naming E: it
+    undoes the refill (the live execution E), not the first fill, which is busted already."""
+    log = Log()
+    log.add(report(_sloppy_order("OB1"), t17="0", t150="0", t39="0", t14=0, t151=100, t6=0, t60="20260105-10:00:00"))
+    first = log.add(_sloppy_fill("OB1", "187", "20260105-10:00:01"))
+    bust1 = log.add(_sloppy_bust("OB1", "20260105-10:05:00", exec_id="X1" if own_ids else "0"))
+    refill = log.add(_sloppy_fill("OB1", "187.2", "20260105-10:06:00"))
+    bust2 = log.add(_sloppy_bust("OB1", "20260105-10:07:00", exec_id="X2" if own_ids else "0"))
+    result = read_log(log.data())
+    assert result.rejects == []
+    trades = {t.record_number: t for t in result.trades}
+    assert trades[first].trade_identifier == make_identifier(SOURCE, "trade", "OB1", "0")
+    assert trades[bust1].ref_trade_identifier == trades[first].trade_identifier
+    assert trades[refill].trade_identifier != trades[first].trade_identifier
+    assert trades[bust2].ref_trade_identifier == trades[refill].trade_identifier
+    assert (trades[bust2].quantity, trades[bust2].price) == (Decimal(10), Decimal("187.2"))  # the refill's
+    assert len({t.trade_identifier for t in result.trades}) == 4
+    assert effective_trades(result.trades) == {}  # both fills undone
+    # a third bust naming E when every execution E is busted: the latest (a repeated bust changes nothing)
+    log.add(_sloppy_bust("OB1", "20260105-10:08:00", exec_id="X3" if own_ids else "0"))
+    again = read_log(log.data())
+    assert again.trades[-1].ref_trade_identifier == trades[refill].trade_identifier
+
+
+def test_a_copy_of_a_bust_refers_to_what_the_bust_referred_to() -> None:
+    """A drop copy of the first bust, read after the refill, still busts the first fill (the refill is
+    live then): a copy of a bust or correction takes the reference its first delivery took."""
+    log = Log()
+    lines = [
+        _sloppy_fill("OB2", "187", "20260105-10:00:01"),
+        _sloppy_bust("OB2", "20260105-10:05:00", exec_id="X1"),
+        _sloppy_fill("OB2", "187.2", "20260105-10:06:00"),
+    ]
+    for body in lines:
+        log.add(body)
+    for body in lines:
+        log.add(body, sender="DROPCOPY")
+    result = read_log(log.data())
+    assert result.rejects == []
+    fill, bust, refill, fill_copy, bust_copy, refill_copy = result.trades
+    assert fill_copy.trade_identifier == fill.trade_identifier and refill_copy.trade_identifier == refill.trade_identifier
+    assert bust_copy.trade_identifier == bust.trade_identifier
+    assert bust.ref_trade_identifier == bust_copy.ref_trade_identifier == fill.trade_identifier
+    assert list(effective_trades(result.trades)) == [refill.trade_identifier]
+
+
+@pytest.mark.parametrize("own_ids", [False, True], ids=["exec_id_0_everywhere", "own_exec_ids"])
+def test_corrections_of_a_refill_and_their_chain_refer_to_the_refill(own_ids: bool) -> None:
+    """Fill E, bust of E, refill E; a correction naming E corrects the refill; a correction of that
+    correction (ExecRefID = the correction's ExecID) and a bust of the last correction too."""
+    log = Log()
+    first = log.add(_sloppy_fill("OB3", "187", "20260105-10:00:01"))
+    log.add(_sloppy_bust("OB3", "20260105-10:05:00", exec_id="X1" if own_ids else "0"))
+    refill = log.add(_sloppy_fill("OB3", "187.2", "20260105-10:06:00"))
+    c1 = "C1" if own_ids else "0"
+    correct1 = log.add(report(_sloppy_order("OB3"), t17=c1, t150="G", t19="0", t39="1", t32=10, t31="187.3", t14=10,
+                              t151=90, t6="187.3", t60="20260105-10:07:00"))  # fmt: skip
+    result = read_log(log.data())
+    assert result.rejects == []
+    trades = {t.record_number: t for t in result.trades}
+    assert trades[correct1].ref_trade_identifier == trades[refill].trade_identifier
+    (effective,) = effective_trades(result.trades).values()
+    assert (effective.trade_identifier, effective.price) == (trades[refill].trade_identifier, Decimal("187.3"))
+    assert trades[first].trade_identifier not in effective_trades(result.trades)
+    if not own_ids:
+        return
+    correct2 = log.add(report(_sloppy_order("OB3"), t17="C2", t150="G", t19="C1", t39="1", t32=10, t31="187.4",
+                              t14=10, t151=90, t6="187.4", t60="20260105-10:08:00"))  # fmt: skip
+    bust = log.add(_sloppy_bust("OB3", "20260105-10:09:00", exec_id="X2", ref="C2"))
+    result = read_log(log.data())
+    assert result.rejects == []
+    trades = {t.record_number: t for t in result.trades}
+    assert trades[correct2].ref_trade_identifier == trades[bust].ref_trade_identifier == trades[refill].trade_identifier
+    assert (trades[bust].quantity, trades[bust].price) == (Decimal(10), Decimal("187.4"))  # what it undoes: C2's
+    assert effective_trades(result.trades) == {}
+
+
+def test_a_bust_of_a_fill_read_in_an_earlier_file_names_that_fill() -> None:
+    """The reader sees one file: a bust naming an ExecID no execution of the file has refers to
+    ("trade", 37, ExecRefID), the first fill with that ExecID, wherever it was read."""
+    log = Log()
+    log.add(_sloppy_fill("OB4", "187", "20260105-10:00:01", exec_id="E"))
+    cut = log.add(_sloppy_bust("OB4", "20260105-10:05:00", exec_id="X1", ref="E", qty=10))
+    earlier = read_log(b"\n".join(log.lines[: cut - 1]) + b"\n", make_context("memory://part1"))
+    later = read_log(b"\n".join(log.lines[cut - 1 :]) + b"\n", make_context("memory://part2"))
+    whole = read_log(log.data())
+    (fill,) = earlier.trades
+    assert later.trades[0].ref_trade_identifier == whole.trades[1].ref_trade_identifier == fill.trade_identifier
+
+
+def test_a_bust_reusing_the_exec_id_it_busts_has_the_same_identifier_in_any_file() -> None:
+    """ExecID 0 everywhere: a bust whose fill was read in an earlier file must not take the fill's
+    identifier ("trade", 37, 0) (the warehouse would keep one of the two rows)."""
+    log = Log()
+    log.add(_sloppy_fill("OB5", "187", "20260105-10:00:01"))
+    cut = log.add(_sloppy_bust("OB5", "20260105-10:05:00", qty=10))
+    whole = read_log(log.data())
+    later = read_log(b"\n".join(log.lines[cut - 1 :]) + b"\n", make_context("memory://part2"))
+    fill, bust = whole.trades
+    (alone,) = later.trades
+    assert alone.trade_identifier == bust.trade_identifier != fill.trade_identifier
+    assert alone.ref_trade_identifier == bust.ref_trade_identifier == fill.trade_identifier
+
+
+@pytest.mark.parametrize("own_ids", [False, True], ids=["exec_id_0_everywhere", "busts_with_their_own_exec_ids"])
+def test_a_refill_of_a_fill_read_in_an_earlier_file_is_rejected_not_merged_with_it(own_ids: bool) -> None:
+    """Fill E in an earlier file; this file busts it, then a fill reuses ExecID E: a refill or a late
+    copy of the busted fill, which this file cannot tell apart. Read as ("trade", 37, E) it would be
+    the busted fill (a live refill lost); read as a new trade, a copy would be a trade that never
+    was: the line is rejected naming ExecID 17. A resend of the fill flagged PossDup is that fill,
+    and once the file has it, the refill is told apart from it as in a whole day."""
+    log = Log()
+    log.add(_sloppy_fill("OB6", "187", "20260105-10:00:01"))
+    bust = log.add(_sloppy_bust("OB6", "20260105-10:05:00", exec_id="X1" if own_ids else "0", qty=10))
+    refill = log.add(_sloppy_fill("OB6", "187.2", "20260105-10:06:00"))
+    later = read_log(b"\n".join(log.lines[bust - 1 :]) + b"\n", make_context("memory://part2"))
+    (reject,) = later.rejects
+    assert (reject.record_number, reject.field) == (refill - bust + 1, "tag 17 (ExecID)")
+    first_fill = make_identifier(SOURCE, "trade", "OB6", "0")
+    assert [(t.trade_kind, t.ref_trade_identifier) for t in later.trades] == [("bust", first_fill)]
+    whole = read_log(log.data())  # the whole day: the refill is read
+    assert whole.rejects == []
+    assert [t.record_number for t in effective_trades(whole.trades).values()] == [refill]
+    # with a resend of the first fill (PossDup) before the refill, the file knows the busted fill
+    resent = [log.lines[bust - 1], fix_message(_sloppy_fill("OB6", "187", "20260105-10:00:01"), header=[(43, "Y")]),
+              log.lines[refill - 1]]  # fmt: skip
+    with_resend = read_log(b"\n".join(resent) + b"\n", make_context("memory://part2"))
+    assert with_resend.rejects == []
+    bust_row, resend_row, refill_row = with_resend.trades
+    assert resend_row.trade_identifier == bust_row.ref_trade_identifier == first_fill
+    assert refill_row.trade_identifier == whole.trades[-1].trade_identifier != first_fill
+
+
+# --- damaged SOH lines -------------------------------------------------------------------------------------
+
+
+def _damage_after(tag: bytes, segment: bytes) -> Callable[[bytes], bytes]:
+    """Insert a damaged field (``segment``: empty, or without '=') after the field of ``tag``."""
+
+    def corrupt(message: bytes) -> bytes:
+        start = message.index(SOH + tag + b"=") + 1
+        end = message.index(SOH, start)
+        return message[:end] + SOH + segment + message[end:]
+
+    return corrupt
+
+
+def test_damaged_soh_line_with_an_empty_field_after_a_value_holding_equals_is_read_right() -> None:
+    """Text 58 "note=7", then Price 44=38, OrderQty 38=1000 and an empty field (SOH SOH): the '=' in
+    the value and the empty field cancel out in the one-pass split, which read OrderQty 38 = "38"
+    (Price's value) and no Price. The line must read as its fields say."""
+    log = Log()
+    body = [*report({k: v for k, v in ORDER_A.items() if k not in (38, 44)}, t17="D1", t150="0", t39="0", t14=0,
+                    t151=1000, t6=0, t60="20260105-10:00:00").items(), (58, "note=7"), (44, "38"), (38, "1000")]  # fmt: skip
+    log.add(body, corrupt=_damage_after(b"38", b""))
+    result = read_log(log.data())
+    assert result.rejects == []
+    (order,), (event,) = result.orders, result.events
+    assert (order.quantity, order.limit_price) == (Decimal(1000), Decimal(38))
+    assert event.reason == "note=7"
+    parsed = simplefix.FixParser()
+    parsed.append_buffer(log.messages[0])
+    oracle = parsed.get_message()
+    assert oracle is not None and oracle.get(38) == b"1000" and oracle.get(44) == b"38"
+
+
+@pytest.mark.parametrize("segment", [b"1000", b"junk"])
+@pytest.mark.parametrize("where", [b"38", b"39"])  # after the value holding '=', or before it
+def test_damaged_soh_line_with_a_field_without_equals_is_rejected_naming_the_field(segment: bytes, where: bytes) -> None:
+    """A SOH field without '=' (damage) with a value holding '=' elsewhere: never read shifted; the
+    line is rejected naming the field the damage follows."""
+    log = Log()
+    body = [*report({k: v for k, v in ORDER_A.items() if k not in (38, 44)}, t17="D1", t150="0", t39="0", t14=0,
+                    t151=1000, t6=0, t60="20260105-10:00:00").items(), (58, "note=7"), (44, "38"), (38, "1000")]  # fmt: skip
+    bad = log.add(body, corrupt=_damage_after(where, segment))
+    result = read_log(log.data())
+    (reject,) = result.rejects
+    name = {b"38": "tag 38 (OrderQty)", b"39": "tag 39 (OrdStatus)"}[where]
+    assert (reject.record_number, reject.field) == (bad, name)
+    assert segment.decode() in reject.reason
+    assert result.orders == [] and result.events == []
+
+
+@st.composite
+def damaged_soh_lines(draw: st.DrawFn) -> bytes:
+    """A SOH ExecutionReport whose last values may hold '=', with damaged fields (empty, or without
+    '=') inserted among them or anywhere after the header."""
+    text = st.one_of(st.sampled_from(["a=7", "a=77", "7=5", "=5", "a=5=7"]), st.text(alphabet="7=a5", min_size=1, max_size=6))
+    values = {58: draw(text), 38: draw(st.sampled_from(["32", "38", "44", "1000", "7=1"])),
+              44: draw(st.sampled_from(["38", "187", "31", "1=2"]))}  # fmt: skip
+    body = [*report({k: v for k, v in ORDER_A.items() if k not in (38, 44)}, t17="D1", t150="0", t39="0", t14=0,
+                    t151=1000, t6=0, t60="20260105-10:00:00").items(), *draw(st.permutations(list(values.items())))]  # fmt: skip
+    fields = fix_message(body).split(SOH)[:-1]  # ORDER_A has no tag 5, 7, 55...
+    for _ in range(draw(st.integers(1, 3))):
+        near_values = st.integers(len(fields) - 4, len(fields) - 1)  # among 58, 38, 44 (10 comes last)
+        at = draw(st.one_of(near_values, st.integers(3, len(fields) - 1)))  # after 8, 9, 35
+        fields.insert(at, draw(st.sampled_from([b"", b"", b"7", b"38", b"junk"])))
+    return SOH.join(fields) + SOH
+
+
+@settings(max_examples=300, deadline=None)
+@given(damaged_soh_lines())
+def test_one_pass_split_of_damaged_soh_lines_agrees_with_field_by_field(line: bytes) -> None:
+    """Whatever damage a SOH line holds, the one-pass split reads what the field-by-field path reads
+    (a repeated tag sends the same line field by field)."""
+
+    def facts(data: bytes) -> list[tuple[Any, ...]]:
+        result = read_log(data + b"\n")
+        return [(r.record_number, r.field, r.reason) if isinstance(r, RejectRecord) else r[:-1] for r in result.records]
+
+    repeated = line.replace(SOH + b"10=", SOH + b"9999=x" + SOH + b"9999=y" + SOH + b"10=")
+    assert facts(line) == facts(repeated)
+
+
+# --- "NA" is a ticker ---------------------------------------------------------------------------------------
+
+
+def test_symbol_na_maps_through_the_catalogue_and_absent_markers_stay_absent() -> None:
+    config = SourceConfig(format=fix44.NAME, accounts={"ACC-1": ACC1}, assets={**ASSETS, "NA": "na-ca-equity"})
+    log = Log()
+    log.add(report({**ORDER_A, 55: "NA", 15: "CAD"}, t17="NA1", t150="0", t39="0", t14=0, t151=100, t6=0,
+                   t60="20260105-10:00:00"))  # fmt: skip
+    for n, placeholder in enumerate(["", "-", "null", "None", "N/A", "[N/A]"], 2):
+        log.add(report({**ORDER_A, 37: f"P{n}", 55: placeholder}, t17=f"P{n}", t150="0", t39="0", t14=0, t151=100,
+                       t6=0, t60="20260105-10:00:00"))  # fmt: skip
+    result = read_log(log.data(), ReaderContext(source=SOURCE, config=config, uri="memory://na"))
+    assert [o.asset_identifier for o in result.orders] == ["na-ca-equity"]
+    assert [(r.record_number, r.field) for r in result.rejects] == [(n, "tag 55 (Symbol)") for n in range(2, 8)]
+
+
+@pytest.mark.parametrize(("tag", "value"), [(1, "NA"), (11, "NA"), (17, "NA"), (37, "NA"), (41, "NA")])
+def test_na_in_identifier_fields_is_a_value(tag: int, value: str) -> None:
+    """Account 1, ClOrdID 11, ExecID 17, OrderID 37, OrigClOrdID 41 "NA" are identifiers, not "no value"."""
+    log = Log()
+    log.add(report({**ORDER_A, tag: value}, t17="I1" if tag != 17 else value, t150="F", t39="1", t32=1, t31="1",
+                   t14=1, t151=99, t6="1", t60="20260105-10:00:00"))  # fmt: skip
+    result = read_log(log.data())
+    assert result.rejects == []
+    (order,), (trade,) = result.orders, result.trades
+    if tag == 1:
+        assert order.account_identifier == trade.account_identifier == f"{SOURCE}:NA"
+    elif tag == 11:
+        assert order.client_order_id == "NA"
+    elif tag == 17:
+        assert trade.trade_remote_id == "NA"
+    elif tag == 37:
+        assert order.order_remote_id == "NA"
+    else:
+        assert order.orig_client_order_id == "NA"
+
+
+def test_exec_ref_id_na_names_the_fill_with_exec_id_na() -> None:
+    log = Log()
+    log.add(report(ORDER_A, t17="NA", t150="F", t39="1", t32=1, t31="1", t14=1, t151=99, t6="1", t60="20260105-10:00:00"))
+    log.add(report(ORDER_A, t17="B-NA", t150="H", t19="NA", t39="0", t14=0, t151=100, t6=0, t60="20260105-10:01:00"))
+    result = read_log(log.data())
+    assert result.rejects == []
+    fill, bust = result.trades
+    assert bust.ref_trade_identifier == fill.trade_identifier == make_identifier(SOURCE, "trade", "OA1", "NA")
+    assert (bust.quantity, bust.price) == (Decimal(1), Decimal(1))  # the busted fill's

@@ -224,29 +224,10 @@ def parse_iso_datetime(value: str, field: str, *, default_zone: dt.tzinfo = UTC)
 
 # --- wall-clock times -> UTC (one rule for every reader) ------------------------------------------
 
-#: Zone abbreviations read without a configured zone, each with its one UTC offset: North-American
-#: and European names that name a single offset (checked against the tz database by the tests).
-ZONE_ABBREVIATIONS: dict[str, dt.timedelta] = {
-    name: dt.timedelta(minutes=minutes)
-    for name, minutes in {
-        "UTC": 0, "GMT": 0, "WET": 0, "WEST": 60, "CET": 60, "CEST": 120, "EET": 120, "EEST": 180,
-        "MSK": 180, "EST": -300, "EDT": -240, "MDT": -360, "MST": -420, "PDT": -420,
-        "AKST": -540, "AKDT": -480, "HST": -600,
-    }.items()
-}  # fmt: skip
-
-#: Abbreviations that name several zones: never guessed (a source using them needs a ``timezone``).
-AMBIGUOUS_ZONE_ABBREVIATIONS: dict[str, str] = {
-    "IST": "India +05:30, Ireland +01:00, Israel +02:00",
-    "CST": "US Central -06:00, Cuba -05:00, China +08:00",
-    "CDT": "US Central -05:00, Cuba -04:00",
-    "PST": "US Pacific -08:00, Philippines +08:00",
-    "BST": "British Summer +01:00, Bangladesh +06:00",
-    "AST": "Atlantic -04:00, Arabia +03:00",
-    "ADT": "Atlantic -03:00, Arabia +04:00",
-}
-
-#: Names of UTC itself: they agree with any zone whose offset is 0 at that time.
+#: Names of UTC itself: they agree with any zone whose offset is 0 at that time, and they are the
+#: only abbreviations read without a configured zone (any other names different offsets in
+#: different places or years: EST is -05:00 in New York and +10:00 in older Australian
+#: statements, MSK was +04:00 from 2011 to 2014).
 _UTC_NAMES = frozenset({"UTC", "GMT", "Z", "UT"})
 
 
@@ -258,6 +239,7 @@ def wall_clock_to_utc(
     *,
     abbreviation: str | None = None,
     zone_configured: bool = True,
+    date_only: bool = False,
     remedy: str = "deliver the times with their UTC offset, or in UTC",
 ) -> dt.datetime:
     """A naive wall-clock time of ``zone`` (a source's ``timezone``) in UTC, never guessed.
@@ -265,36 +247,35 @@ def wall_clock_to_utc(
     - A time the clocks skipped (the spring gap) does not exist: :class:`RecordError`.
     - A time of the hour repeated when the clocks go back (the autumn fold) is two instants:
       ``abbreviation`` (the zone abbreviation written with the time) tells which, compared with
-      ``tzname()`` of both readings (fold 0 and 1); without one it is a :class:`RecordError` ending
-      with ``remedy`` (how the user makes the broker's times unambiguous).
+      ``tzname()`` of both readings (fold 0 and 1); without one, or when both readings have that
+      name (Moscow in 2014: MSK both), it is a :class:`RecordError` ending with ``remedy`` (how
+      the user makes the broker's times unambiguous).
     - Any other time with an ``abbreviation`` is accepted only when the abbreviation is the zone's
-      name at that time (any case; ``UTC``/``GMT``/``Z`` where the zone's offset is 0 then).
-    - ``zone_configured=False`` (the source has no ``timezone``; ``zone`` is the UTC default): an
-      abbreviation is read by :data:`ZONE_ABBREVIATIONS`; one of
-      :data:`AMBIGUOUS_ZONE_ABBREVIATIONS` or an unknown one is a :class:`RecordError`.
+      name at that time (any case; ``UTC``/``GMT``/``Z``/``UT`` where the zone's offset is 0 then).
+    - ``zone_configured=False`` (the source has no ``timezone``; ``zone`` is the UTC default): only
+      the names of UTC are read; any other abbreviation is a :class:`RecordError` asking for the
+      source's ``timezone``, never a guess from a table of names.
+    - ``date_only``: a date without a time is its day's first instant, also where the clocks skip
+      or repeat midnight (Santiago, Havana, Beirut): nothing was observed at midnight.
 
     Errors name ``field`` and quote ``text`` (the value as written).
     """
     if local.tzinfo is not None:  # a caller's mistake, not the data's: an aware time is an instant already
         raise ValueError(f"wall_clock_to_utc takes a naive time, not {local!r}")
+    if abbreviation is not None and not zone_configured and abbreviation.upper() not in _UTC_NAMES:
+        raise RecordError(
+            field,
+            f"{text!r}: {abbreviation} is read only against the source's timezone (a zone abbreviation "
+            "names different offsets in different places and years); set the source's timezone in the catalogue",
+        )
     try:
-        if abbreviation is not None and not zone_configured:
-            name = abbreviation.upper()
-            offset = ZONE_ABBREVIATIONS.get(name)
-            if offset is None:
-                if name in AMBIGUOUS_ZONE_ABBREVIATIONS:
-                    why = f"{name} names several zones ({AMBIGUOUS_ZONE_ABBREVIATIONS[name]})"
-                else:
-                    why = f"{abbreviation} is not a zone abbreviation read without a configured zone"
-                raise RecordError(field, f"{text!r}: {why}; set the source's timezone in the catalogue")
-            return (local - offset).replace(tzinfo=UTC)
         # the zone's offsets for both readings of the wall-clock time (PEP 495 fold 0 and 1): equal
         # except in a gap (fold 0 has the offset before the change, smaller when clocks go forward)
         # or a fold (fold 0 is the first of the two times, before the clocks went back)
         later = local.replace(fold=1)
         first_offset, second_offset = zone.utcoffset(local), zone.utcoffset(later)
         assert first_offset is not None and second_offset is not None
-        if first_offset == second_offset:
+        if first_offset == second_offset or date_only:
             if abbreviation is not None and not _names(abbreviation, zone, local, first_offset):
                 raise _disagrees(field, text, abbreviation, zone, local, (local,))
             return (local - first_offset).replace(tzinfo=UTC)
@@ -305,17 +286,20 @@ def wall_clock_to_utc(
                 f"{_duration(second_offset - first_offset)} over it ({zone.tzname(local)} to {zone.tzname(later)}), "
                 "so no broker reported it; check the source's timezone",
             )
-        if abbreviation is None:
-            raise RecordError(
-                field,
-                f"{text!r} is ambiguous in {_zone_name(zone)}: the clocks went back and this time came twice, "
-                f"{zone.tzname(local)} ({local - first_offset:%Y-%m-%d %H:%M:%S} UTC) and {zone.tzname(later)} "
-                f"({local - second_offset:%Y-%m-%d %H:%M:%S} UTC); {remedy}",
-            )
-        for reading, offset in ((local, first_offset), (later, second_offset)):
-            if _names(abbreviation, zone, reading, offset):
-                return (local - offset).replace(tzinfo=UTC)
-        raise _disagrees(field, text, abbreviation, zone, local, (local, later))
+        named = [
+            offset for reading, offset in ((local, first_offset), (later, second_offset))
+            if abbreviation is not None and _names(abbreviation, zone, reading, offset)
+        ]  # fmt: skip
+        if len(named) == 1:
+            return (local - named[0]).replace(tzinfo=UTC)
+        if abbreviation is not None and not named:
+            raise _disagrees(field, text, abbreviation, zone, local, (local, later))
+        raise RecordError(
+            field,
+            f"{text!r} is ambiguous in {_zone_name(zone)}: the clocks went back and this time came twice, "
+            f"{zone.tzname(local)} ({local - first_offset:%Y-%m-%d %H:%M:%S} UTC) and {zone.tzname(later)} "
+            f"({local - second_offset:%Y-%m-%d %H:%M:%S} UTC); {remedy}",
+        )
     except OverflowError:
         raise RecordError(field, f"{text!r} is out of range") from None
 

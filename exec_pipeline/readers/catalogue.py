@@ -93,16 +93,14 @@ class SourceConfig(BaseModel):
     def digest(self) -> str:
         """A fingerprint of everything in this entry that shapes the facts read (mappings, time zone,
         manager rule, options): the ledger keeps it, so a changed entry makes re-runs read again."""
-        entry = self.model_dump(mode="json")
-        if not self.timezone_configured:  # reads zone abbreviations unlike an explicit "UTC"
-            entry["timezone"] = None
-        text = json.dumps(entry, sort_keys=True, separators=(",", ":"))
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @property
     def timezone_configured(self) -> bool:
-        """Whether the entry names its ``timezone`` (else wall-clock times are UTC, and a zone
-        abbreviation written with a time says its zone: see ``readers.base.wall_clock_to_utc``)."""
+        """Whether the entry names its ``timezone``: else wall-clock times are UTC, read exactly as
+        with ``timezone: UTC``, but a reject of a zone abbreviation asks for the zone (see
+        ``readers.base.wall_clock_to_utc``)."""
         return "timezone" in self.model_fields_set
 
     @cached_property

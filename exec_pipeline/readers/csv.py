@@ -96,10 +96,11 @@ both; write the times with their UTC offset, or in UTC); a time the clocks skipp
 the zone name written there (``EST``, ``CEST``, ``BST``, ``UTC``...), whatever the host's zone:
 it must be the source zone's name at that local time (which also tells the repeated hour's two
 times apart; ``UTC``/``GMT`` only where the zone is at offset 0 then), else the row is rejected
-naming the column and the name expected; a source without ``timezone`` reads the unambiguous
-names of :data:`~exec_pipeline.readers.base.ZONE_ABBREVIATIONS` at their offsets and rejects
-ambiguous (``IST``, ``CST``...) and unknown ones. All times are returned in UTC with
-microseconds (finer digits are truncated).
+naming the column and the name expected; a source without ``timezone`` reads only UTC's names
+(``UTC``, ``GMT``, ``Z``, ``UT``) and rejects any other asking for its ``timezone``. A date
+without a time (an ISO date, a ``time_format`` without time fields) is its day's first instant,
+also where the clocks skip or repeat midnight. All times are returned in UTC with microseconds
+(finer digits are truncated).
 
 Example catalogue entry and file::
 
@@ -988,6 +989,10 @@ def _canonical(number: Decimal | None) -> str | None:
 
 #: What ends a reject of a local time in the repeated autumn hour.
 _FOLD_REMEDY = "write the times with their UTC offset (2026-11-01T01:30:00-04:00, with %z in a time_format) or in UTC"
+#: An ISO value's time part (after the date: "T", a space, or a ":").
+_ISO_TIME_PART = re.compile(r"[Tt :]")
+#: strptime directives of a time of day: a time_format without any gives dates alone.
+_TIME_DIRECTIVE = re.compile(r"%[HIMSfpXcTRr]")
 #: Letters in a time: where a ``%Z`` zone name can be.
 _LETTERS = re.compile(r"[A-Za-z]+")
 
@@ -999,14 +1004,16 @@ def _time_parser(time_format: str | None, context: ReaderContext) -> Callable[[s
     # a catalogue entry without ``timezone`` gets the UTC default: a %Z zone name then says the zone
     zone_configured = context.config.timezone_configured
 
-    def localise(moment: dt.datetime, header: str, value: str, abbreviation: str | None = None) -> dt.datetime:
+    def localise(
+        moment: dt.datetime, header: str, value: str, abbreviation: str | None = None, date_only: bool = False
+    ) -> dt.datetime:
         try:
             if moment.tzinfo is None:
                 if zone_is_utc and abbreviation is None:
                     return moment.replace(tzinfo=UTC)
                 return wall_clock_to_utc(
-                    moment, zone, header, value,
-                    abbreviation=abbreviation, zone_configured=zone_configured, remedy=_FOLD_REMEDY,
+                    moment, zone, header, value, abbreviation=abbreviation, zone_configured=zone_configured,
+                    date_only=date_only, remedy=_FOLD_REMEDY,
                 )  # fmt: skip
             return moment.astimezone(UTC)
         except OverflowError:
@@ -1020,7 +1027,8 @@ def _time_parser(time_format: str | None, context: ReaderContext) -> Callable[[s
                 moment = fromisoformat(value)
             except ValueError:
                 raise RecordError(header, f"{value!r} is not an ISO-8601 time") from None
-            return localise(moment, header, value)
+            # a date alone ("2026-09-06", "20260906") has no time part: its day's first instant
+            return localise(moment, header, value, date_only=not _ISO_TIME_PART.search(value))
 
         return iso
 
@@ -1043,13 +1051,14 @@ def _time_parser(time_format: str | None, context: ReaderContext) -> Callable[[s
         return epoch
 
     strptime = dt.datetime.strptime
+    date_only = not _TIME_DIRECTIVE.search(time_format.replace("%%", ""))
 
     def formatted(value: str, header: str) -> dt.datetime:
         try:
             moment = strptime(value, time_format)
         except ValueError:
             raise RecordError(header, f"{value!r} does not match the time format {time_format!r}") from None
-        return localise(moment, header, value)
+        return localise(moment, header, value, date_only=date_only)
 
     if "%Z" not in time_format.replace("%%", ""):
         return formatted

@@ -58,8 +58,9 @@ Values
   ``timezone`` (``America/New_York`` for most IB accounts), converted to UTC by
   :func:`~exec_pipeline.readers.base.wall_clock_to_utc`. Accepted forms: ``20220215;102026``,
   ``2022-02-15;10:20:26``, ``2022-02-1510:20:26`` (no separator), ``20220215 102026``,
-  ``2022-02-15, 10:20:26``, ``...T10:20:26`` and a date alone (midnight in the statement's zone,
-  counted in ``stats["date_only_times"]``); each time may end with a zone abbreviation (the
+  ``2022-02-15, 10:20:26``, ``...T10:20:26`` and a date alone (the day's first instant in the
+  statement's zone, also where the clocks skip or repeat midnight; counted in
+  ``stats["date_only_times"]``); each time may end with a zone abbreviation (the
   query's time format ``HHmmss TZ`` / ``HH:mm:ss TZ``: ``20261101;013000 EST``,
   ``2026-11-01, 01:30:00 EDT``). An explicit offset after the time (``-05:00``, ``+0100``,
   ``Z``; old statements) is honoured as the instant. Other date formats a query can be set to
@@ -75,11 +76,11 @@ Values
   one such a time is ambiguous (two instants an hour apart) and rejected, the reason giving both
   and saying to set the query's time format to ``HHmmss TZ``. A time the clocks skipped in spring
   (02:00-02:59 in New York) does not exist and is rejected. A source without ``timezone`` (its
-  times are UTC) reads the unambiguous abbreviations of
-  :data:`~exec_pipeline.readers.base.ZONE_ABBREVIATIONS` (``EST``, ``EDT``, ``CET``, ``CEST``,
-  ``GMT``...) at their offsets and rejects the ambiguous ones (``IST``, ``CST``, ``BST``,
-  ``PST``...) and unknown ones: set its ``timezone``. Flex statements carry no account zone, so
-  the source's ``timezone`` is the only zone the reader knows.
+  times are UTC) reads only UTC's names (``UTC``, ``GMT``, ``Z``, ``UT``) and rejects any other
+  abbreviation asking for its ``timezone``: an abbreviation is never looked up in a table, since
+  the same name means different offsets in different places and years (``EST`` in New York and in
+  older Australian statements). Flex statements carry no account zone, so the source's
+  ``timezone`` is the only zone the reader knows.
 - Sides: ``buySell`` (``BUY``/``SELL``, or ``BUY (Ca.)``/``SELL (Ca.)`` on a cancellation: the
   side of the cancelled fill) gives the side; without it the sign of ``quantity`` does (sells are
   negative; a cancellation row carries the reversing sign, so its side is the opposite of its
@@ -301,7 +302,7 @@ class _Clock:
     """Wall-clock Flex times of the statement's zone -> UTC, memoised (a day has few distinct times).
 
     ``zone_configured``: whether the source names its ``timezone`` (else ``zone`` is the UTC
-    default, and a zone abbreviation is read by :data:`~exec_pipeline.readers.base.ZONE_ABBREVIATIONS`)."""
+    default, and a reject of a zone abbreviation other than UTC's asks for the zone)."""
 
     def __init__(self, zone: ZoneInfo, *, zone_configured: bool = True) -> None:
         self.zone = zone
@@ -355,7 +356,8 @@ class _Clock:
             raise RecordError(field, f"{text!r} is not a valid time: {exc}") from None
         utc = wall_clock_to_utc(
             local, self.zone, field, text,
-            abbreviation=abbreviation, zone_configured=self.zone_configured, remedy=_FOLD_REMEDY,
+            abbreviation=abbreviation, zone_configured=self.zone_configured, date_only=date_only,
+            remedy=_FOLD_REMEDY,
         )  # fmt: skip
         return utc, date_only
 

@@ -357,7 +357,7 @@ def test_an_order_time_in_the_repeated_hour_is_rejected_too() -> None:
         ("Europe/London", "2026-01-05 09:30:00 GMT", dt.datetime(2026, 1, 5, 9, 30, tzinfo=UTC)),
         ("America/New_York", "2026-11-01 01:30:00 EDT", dt.datetime(2026, 11, 1, 5, 30, tzinfo=UTC)),
         ("America/New_York", "2026-11-01 01:30:00 EST", dt.datetime(2026, 11, 1, 6, 30, tzinfo=UTC)),
-        (None, "2026-11-01 01:30:00 EST", dt.datetime(2026, 11, 1, 6, 30, tzinfo=UTC)),  # no timezone configured
+        (None, "2026-11-01 01:30:00 GMT", dt.datetime(2026, 11, 1, 1, 30, tzinfo=UTC)),  # no timezone configured
     ],
 )
 def test_a_strptime_format_with_a_zone_name_reads_the_zone_name(
@@ -379,7 +379,8 @@ def test_a_strptime_format_with_a_zone_name_reads_the_zone_name(
         ("America/New_York", "2026-07-05 09:30:00 EDTX", "(EDT)"),
         ("America/New_York", "2026-07-05 09:30:00 +0100", "does not match the time format"),
         ("America/New_York", "2026-11-01 01:30:00", "does not match the time format"),
-        (None, "2026-07-05 09:30:00 IST", "several zones"),
+        (None, "2026-07-05 09:30:00 IST", "set the source's timezone"),
+        (None, "2026-07-05 09:30:00 EST", "set the source's timezone"),
     ],
 )
 def test_a_zone_name_that_disagrees_with_the_zone_is_rejected(zone: str | None, text: str, words: str) -> None:
@@ -387,6 +388,14 @@ def test_a_zone_name_that_disagrees_with_the_zone_is_rejected(zone: str | None, 
     data = f"trade_time,symbol,side,quantity,price\n{text},X,BUY,1,1\n"
     (reject,) = read(data, context({"time_format": "%Y-%m-%d %H:%M:%S %Z"}, **extra))
     assert isinstance(reject, RejectRecord) and reject.field == "trade_time" and words in reject.reason, reject
+
+
+@pytest.mark.parametrize("options", [{}, {"time_format": "%Y-%m-%d"}])
+def test_a_date_alone_on_a_day_whose_midnight_the_clocks_skip_is_its_first_instant(options: dict[str, Any]) -> None:
+    # found in review: Santiago skips 00:00-00:59 on 2026-09-06; the date alone was rejected
+    data = "trade_time,symbol,side,quantity,price\n2026-09-06,X,BUY,1,1\n"
+    (trade,) = read(data, context(options, timezone="America/Santiago"))
+    assert trade.trade_time == dt.datetime(2026, 9, 6, 4, 0, tzinfo=UTC)  # 01:00 local, the day's first instant
 
 
 def test_a_zone_name_next_to_a_month_name_is_found() -> None:

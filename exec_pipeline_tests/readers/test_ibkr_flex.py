@@ -816,20 +816,30 @@ def _unzoned(**config: Any) -> ReaderContext:
     return ReaderContext(source=SOURCE, config=SourceConfig(**settings_), uri=URI)
 
 
-def test_without_a_configured_timezone_an_unambiguous_abbreviation_gives_the_offset() -> None:
-    assert "timezone" not in _unzoned().config.model_fields_set
-    out = _one_trade("20261115;093000 EST", _unzoned(), order_time="20260715;093000 EDT")
-    assert out.trades[1].trade_time == dt.datetime(2026, 11, 15, 14, 30, tzinfo=UTC)
-    assert out.orders[1].order_time == dt.datetime(2026, 7, 15, 13, 30, tzinfo=UTC)
+def test_without_a_configured_timezone_only_utc_abbreviations_are_read() -> None:
+    assert not _unzoned().config.timezone_configured
+    out = _one_trade("20261115;093000 UTC", _unzoned(), order_time="20260715;093000 GMT")
+    assert out.trades[1].trade_time == dt.datetime(2026, 11, 15, 9, 30, tzinfo=UTC)
+    assert out.orders[1].order_time == dt.datetime(2026, 7, 15, 9, 30, tzinfo=UTC)
     # without an abbreviation, times of a source without timezone are UTC (unchanged)
     out = _one_trade("20261115;093000", _unzoned())
     assert out.trades[1].trade_time == dt.datetime(2026, 11, 15, 9, 30, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("abbreviation", ["IST", "CST", "BST"])
-def test_without_a_configured_timezone_an_ambiguous_abbreviation_is_rejected(abbreviation: str) -> None:
+@pytest.mark.parametrize("abbreviation", ["EST", "IST", "CST", "BST"])
+def test_without_a_configured_timezone_another_abbreviation_is_rejected_asking_for_the_zone(abbreviation: str) -> None:
+    # EST is -05:00 in New York and +10:00 in older Australian statements: never guessed
     reject = _time_reject(_one_trade(f"20261115;093000 {abbreviation}", _unzoned()))
-    assert reject.field == "dateTime" and "several zones" in reject.reason and "timezone" in reject.reason
+    assert reject.field == "dateTime" and abbreviation in reject.reason
+    assert "set the source's timezone" in reject.reason
+
+
+def test_a_date_alone_on_a_day_whose_midnight_the_clocks_skip_is_its_first_instant() -> None:
+    # found in review: Santiago skips 00:00-00:59 on 2026-09-06; a date alone was rejected (midnight
+    # does not exist), though nothing was observed at midnight: it is 01:00 local, 04:00 UTC
+    out = _one_trade("20260906", context(timezone="America/Santiago"))
+    assert out.trades[1].trade_time == dt.datetime(2026, 9, 6, 4, 0, tzinfo=UTC)
+    assert "does not exist" in _time_reject(_one_trade("20260906;003000", context(timezone="America/Santiago"))).reason
 
 
 def test_a_source_configured_in_utc_rejects_times_written_in_another_zone() -> None:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from exec_pipeline.data_nodes.execution import (
     ExtractFacts,
@@ -33,6 +34,11 @@ class PartitionVanished(RuntimeError):
 
 class ExtractChanged(RuntimeError):
     """An extract changed between hashing and reading (still being written or replaced)."""
+
+
+class LedgerCountsStale(RuntimeError):
+    """A partition's run only had to refresh its ledger counts, and could not: its facts are as
+    published; the request stays (a retried or repeated run refreshes them)."""
 
 
 @dataclass
@@ -185,8 +191,19 @@ def ingest_partition(
 def _refresh_stale_counts(result: IngestResult, engine: Engine, requests: list) -> IngestResult:
     """A run that publishes nothing still honours a request for its ledger counts alone."""
     if requests:
-        with engine.begin() as connection:
-            result.counts_refreshed = repo.refresh_stale_counts(connection, result.partition_key)
+        try:
+            with engine.begin() as connection:
+                result.counts_refreshed = repo.refresh_stale_counts(connection, result.partition_key)
+        except SQLAlchemyError as exc:
+            # the refresh is this run's only work: fail it, saying what failed (Dagster retries the
+            # sensor's runs for such requests; the sensor warns while the last one failed)
+            cause = getattr(exc, "orig", None) or exc
+            raise LedgerCountsStale(
+                f"{result.partition_key}: its extracts are unchanged, but its ledger counts, which another "
+                f"partition's publish changed, could not be refreshed ({type(cause).__name__}: "
+                f"{str(cause).strip().splitlines()[0] if str(cause).strip() else ''}); its facts are as "
+                "published; re-run the partition"
+            ) from exc
     return result
 
 

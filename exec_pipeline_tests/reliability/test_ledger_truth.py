@@ -25,7 +25,7 @@ from exec_pipeline.lib.landing import LandingZone
 from exec_pipeline.readers.base import ExtractUnreadable
 from exec_pipeline.readers.catalogue import load_catalogue
 from exec_pipeline.repositories import execution as repo
-from exec_pipeline.services.ingestion import ExtractChanged, ingest_partition
+from exec_pipeline.services.ingestion import ExtractChanged, LedgerCountsStale, ingest_partition
 from exec_pipeline_tests.dagster.conftest import order_rows, write_extract
 from exec_pipeline_tests.reliability.conftest import run_child
 
@@ -231,13 +231,14 @@ def impatient(engine: Engine) -> Engine:
 
 
 @contextmanager
-def locked_once_committed(engine: Engine, url: str, partition: str) -> Iterator[dict]:
-    """From the moment a transaction on ``engine`` has committed (the publish), another connection
+def locked_once_committed(engine: Engine, url: str, partition: str, *, after_commit: bool = True) -> Iterator[dict]:
+    """From the moment a transaction on ``engine`` has committed (the publish; or, without
+    ``after_commit``, once its first connection is back: the ledger reads), another connection
     holds ``partition``'s lock as a publisher of it would (PostgreSQL: the partition's advisory
     lock; SQLite: the database's write lock), until a statement on ``engine`` fails (the recount,
     after waiting SHORT_WAIT_MS). A real lock and a real timeout; no database call is faked."""
     other = warehouse.build_engine(url)
-    state: dict = {"committed": False, "held": None, "failures": 0}
+    state: dict = {"committed": not after_commit, "held": None, "failures": 0}
 
     def release() -> None:
         if state["held"]:
@@ -303,6 +304,14 @@ def test_a_recount_failing_after_the_commit_leaves_the_publish_standing_and_is_r
     assert "lock" in summary.recount_failed[KEY18].lower()
     assert ledger(engine)["2026-11-18/fills.csv"]["trades_count"] == 4  # stale for now...
     assert pending_requests(engine) == [(KEY18, KEY16, 0)]  # ...and noted, in the publish's own transaction
+
+    # found in review: a run of day 18 whose refresh meets the lock too failed with the driver's bare
+    # lock error; it fails saying what failed, and the request stays for the next run
+    with locked_once_committed(engine, warehouse_url, KEY18, after_commit=False) as lock:
+        with pytest.raises(LedgerCountsStale, match=f"{KEY18}: its extracts are unchanged.*re-run the partition"):
+            ingest(engine, landing_root, DAY18, run_id="run-18a")
+    assert lock["failures"] == 1
+    assert pending_requests(engine) == [(KEY18, KEY16, 0)]
 
     # the next run of day 18 (the sensor starts it for the request) refreshes the counts, cheaply
     again = ingest(engine, landing_root, DAY18, run_id="run-18b")

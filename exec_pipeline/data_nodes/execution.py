@@ -34,7 +34,7 @@ from sqlalchemy import Engine, Table, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from exec_pipeline.lib.bulkload import ExtractRef, LineageContext, loader_for
-from exec_pipeline.lib.warehouse import get_engine
+from exec_pipeline.lib.warehouse import describe_error, get_engine
 from exec_pipeline.models.execution import (
     OrderEventsTS,
     OrdersTS,
@@ -384,7 +384,7 @@ def publish_partition(
             with engine.begin() as connection:
                 repo.refresh_stale_counts(connection, other)
         except SQLAlchemyError as exc:
-            summary.recount_failed[other] = _describe(exc)
+            summary.recount_failed[other] = describe_error(exc)
             log.warning(
                 "%s committed, but the ledger counts of %s, which it took rows from, could not be refreshed "
                 "(%s); they are refreshed by %s's next run (requested in republish_requests)",
@@ -393,13 +393,6 @@ def publish_partition(
     summary.records_read = _sum_counts(item.records_read for item in summary.extracts)
     summary.rows_stored = _sum_counts(item.rows_stored for item in summary.extracts)
     return summary
-
-
-def _describe(exc: BaseException) -> str:
-    """The database's own words for a failure, on one line (no SQL, no parameters)."""
-    cause = getattr(exc, "orig", None) or exc
-    lines = str(cause).strip().splitlines()
-    return f"{type(cause).__name__}: {lines[0] if lines else ''}".rstrip(": ")
 
 
 def _sum_counts(counts: Iterable[Mapping[str, int]]) -> dict[str, int]:

@@ -29,6 +29,13 @@ class WarehouseSchemaError(RuntimeError):
     """The warehouse's schema is not the one this code expects."""
 
 
+def describe_error(exc: BaseException) -> str:
+    """A database failure in the database's own words, on one line (no SQL, no parameters)."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+
+
 def normalise_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL whatever driver the URL names (the bulk loader needs its COPY)."""
     parsed = make_url(url)

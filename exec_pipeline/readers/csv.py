@@ -1001,7 +1001,7 @@ def _time_parser(time_format: str | None, context: ReaderContext) -> Callable[[s
     """A function (stripped text, header) -> UTC datetime for the source's time format."""
     zone = context.timezone
     zone_is_utc = zone.key == "UTC"  # no DST: no fold or gap to check
-    # a catalogue entry without ``timezone`` gets the UTC default: a %Z zone name then says the zone
+    # a catalogue entry without ``timezone`` reads UTC; a reject of another %Z name asks for the zone
     zone_configured = context.config.timezone_configured
 
     def localise(

@@ -459,7 +459,7 @@ class _Reader:
     def __init__(self, context: ReaderContext) -> None:
         self.context = context
         self.stats = context.stats
-        # a catalogue entry without ``timezone`` gets the UTC default: abbreviations then say the zone
+        # a catalogue entry without ``timezone`` reads UTC; a reject of another abbreviation asks for the zone
         self.clock = _Clock(context.timezone, zone_configured=context.config.timezone_configured)
         self.emitted: set[str] = set()
         self.order_keys: dict[tuple[str | None, ...], str] = {}

@@ -22,6 +22,7 @@ from exec_pipeline.data_nodes.execution import (
     publish_partition,
 )
 from exec_pipeline.lib.landing import ExtractFile, LandingZone, sha256_hex
+from exec_pipeline.lib.warehouse import describe_error
 from exec_pipeline.readers import ReaderSpec, get_reader
 from exec_pipeline.readers.base import ExtractUnreadable, ReaderContext
 from exec_pipeline.readers.catalogue import Catalogue
@@ -197,12 +198,10 @@ def _refresh_stale_counts(result: IngestResult, engine: Engine, requests: list) 
         except SQLAlchemyError as exc:
             # the refresh is this run's only work: fail it, saying what failed (Dagster retries the
             # sensor's runs for such requests; the sensor warns while the last one failed)
-            cause = getattr(exc, "orig", None) or exc
             raise LedgerCountsStale(
                 f"{result.partition_key}: its extracts are unchanged, but its ledger counts, which another "
-                f"partition's publish changed, could not be refreshed ({type(cause).__name__}: "
-                f"{str(cause).strip().splitlines()[0] if str(cause).strip() else ''}); its facts are as "
-                "published; re-run the partition"
+                f"partition's publish changed, could not be refreshed ({describe_error(exc)}); its facts "
+                "are as published; re-run the partition"
             ) from exc
     return result
 

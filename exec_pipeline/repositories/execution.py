@@ -250,8 +250,9 @@ def note_stale_counts(
 ) -> None:
     """Note, in the publishing transaction, that these (partition key, source, business date)
     partitions' ledger counts may be stale: the publish took rows over from them. A request with
-    ``facts`` :data:`COUNTS_ONLY`, unless the partition has one pending already (publishing again
-    recounts too). The recount after the commit removes it (:func:`refresh_stale_counts`); when that
+    ``facts`` :data:`COUNTS_ONLY`, unless the partition has a request to publish again pending
+    (publishing again recounts too); a counts-only one pending gets this publish's time, so the
+    sensor's run key for it is new (its run for the older note may have failed already). The recount after the commit removes it (:func:`refresh_stale_counts`); when that
     recount fails or never runs (the process died), it stays: the landing-zone sensor starts the
     partition's run, which recounts. Written under the fact tables' lock, as every write to
     ``republish_requests`` is, so it waits for no other publisher."""
@@ -261,7 +262,11 @@ def note_stale_counts(
             dialect_insert(RepublishRequest)
             .values(partition_key=key, source=source, business_date=business_date, requested_by=requested_by,
                     facts=COUNTS_ONLY, requested_at=now)  # fmt: skip
-            .on_conflict_do_nothing(index_elements=[RepublishRequest.partition_key])
+            .on_conflict_do_update(
+                index_elements=[RepublishRequest.partition_key],
+                set_={"requested_by": requested_by, "requested_at": now},
+                where=RepublishRequest.facts == COUNTS_ONLY,
+            )
         )
 
 

@@ -322,6 +322,27 @@ def test_a_recount_failing_after_the_commit_leaves_the_publish_standing_and_is_r
     assert_ledger_matches_facts(engine)
 
 
+def test_a_new_stale_note_gets_a_new_run_key_and_never_replaces_a_request_to_publish_again(engine):
+    # found in review: a second note on a partition whose counts-only run had failed kept the old
+    # time, so the sensor's run key was the one already used and no new run ever started
+    first, later = dt.datetime(2026, 11, 20, 8, tzinfo=dt.UTC), dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)
+    with engine.begin() as connection:
+        repo.lock_fact_tables(connection)
+        repo.note_stale_counts(connection, [(KEY18, "acme", DAY18)], requested_by=KEY16, now=first)
+        repo.request_republish(connection, "2026-11-17|acme", source="acme", business_date=dt.date(2026, 11, 17),
+                               requested_by=KEY16, facts=3, now=first)  # fmt: skip
+    with engine.begin() as connection:
+        repo.lock_fact_tables(connection)
+        repo.note_stale_counts(connection, [(KEY18, "acme", DAY18), ("2026-11-17|acme", "acme", dt.date(2026, 11, 17))],
+                               requested_by="2026-11-19|acme", now=later)  # fmt: skip
+    with engine.connect() as connection:
+        requests = {r.partition_key: (r.requested_by, r.facts, r.requested_at) for r in repo.republish_requests(connection)}
+    assert requests == {
+        KEY18: ("2026-11-19|acme", repo.COUNTS_ONLY, later),  # a new time: a new run key
+        "2026-11-17|acme": (KEY16, 3, first),  # the request to publish again stands as it was
+    }
+
+
 def test_a_recount_that_succeeds_leaves_no_request_behind(engine, landing_root):
     overlapping_days(landing_root)
     ingest(engine, landing_root, DAY18, run_id="run-18")

@@ -40,7 +40,11 @@ class LandingZoneError(RuntimeError):
 
 
 class ExtractTooLarge(ValueError):
-    pass
+    """The extract is over the landing zone's size limit; the message names the file."""
+
+    def __init__(self, uri: str, reason: str) -> None:
+        super().__init__(f"{uri}: {reason}")
+        self.uri = uri
 
 
 @dataclass(frozen=True)
@@ -187,7 +191,7 @@ class LandingZone:
     def _check_size(self, extract: ExtractFile) -> None:
         if extract.size > self.max_extract_bytes:
             raise ExtractTooLarge(
-                f"{extract.uri}: {extract.size} bytes is over the limit of {self.max_extract_bytes} bytes"
+                extract.uri, f"{extract.size} bytes is over the limit of {self.max_extract_bytes} bytes"
             )
 
     def read_chunks(self, extract: ExtractFile, chunk: int = READ_CHUNK_BYTES) -> Iterator[bytes]:
@@ -200,7 +204,7 @@ class LandingZone:
                 total += len(block)
                 if total > self.max_extract_bytes:
                     raise ExtractTooLarge(
-                        f"{extract.uri}: grew over the limit of {self.max_extract_bytes} bytes while read"
+                        extract.uri, f"grew over the limit of {self.max_extract_bytes} bytes while read"
                     )
                 yield block
 
@@ -210,7 +214,7 @@ class LandingZone:
         with self.fs.open(self._path(extract), "rb") as handle:
             data = handle.read(self.max_extract_bytes + 1)
         if len(data) > self.max_extract_bytes:
-            raise ExtractTooLarge(f"{extract.uri}: grew over the limit of {self.max_extract_bytes} bytes while read")
+            raise ExtractTooLarge(extract.uri, f"grew over the limit of {self.max_extract_bytes} bytes while read")
         return data
 
     def intent_files(self) -> Iterator[tuple[str, bytes]]:

@@ -21,7 +21,7 @@ from exec_pipeline.data_nodes.execution import (
     partition_key,
     publish_partition,
 )
-from exec_pipeline.lib.landing import ExtractFile, LandingZone, sha256_hex
+from exec_pipeline.lib.landing import ExtractFile, ExtractTooLarge, LandingZone, sha256_hex
 from exec_pipeline.lib.warehouse import describe_error
 from exec_pipeline.readers import ReaderSpec, get_reader
 from exec_pipeline.readers.base import ExtractUnreadable, ReaderContext
@@ -112,8 +112,10 @@ def ingest_partition(
     a request asks only for that (``facts`` 0: another partition's publish took rows from this one
     and its own refresh failed; ``counts_refreshed``).
     Raises :class:`~exec_pipeline.readers.base.ExtractUnreadable` naming the file when one extract
-    cannot be read at all (nothing is published; the ledger notes the failure and the run in the
-    file's ``error``, and keeps naming the run whose facts are stored) and
+    cannot be read at all, and :class:`~exec_pipeline.lib.landing.ExtractTooLarge` when one is over
+    the landing zone's size limit (nothing is published; the ledger notes the failure and the run
+    in the file's ``error``, and keeps naming the run whose facts are stored; if the note itself
+    fails, the error says so in a note and is raised all the same) and
     :class:`PartitionVanished` when a partition that was ingested has no extracts any more, and
     :class:`ExtractChanged` when a file changes between hashing and reading. Extracts are hashed
     in chunks and read one at a time, streamed when their reader can (see :func:`_records`), so
@@ -167,24 +169,28 @@ def ingest_partition(
             for read, file in zip(result.extracts, files, strict=True)
         ]
         result.summary = publish_partition(source, business_date, extracts, run_id=run_id, engine=engine)
-    except ExtractUnreadable as exc:
+    except (ExtractUnreadable, ExtractTooLarge) as exc:
         failed = next((r for r in result.extracts if r.uri == exc.uri), None)
         if failed is not None:
-            with engine.begin() as connection:
-                repo.record_failed_extract(
-                    connection,
-                    source=source,
-                    business_date=business_date,
-                    partition_key=key,
-                    uri=failed.uri,
-                    sha256=failed.sha256,
-                    size_bytes=failed.size_bytes,
-                    reader_name=failed.reader_name,
-                    reader_version=failed.reader_version,
-                    run_id=run_id,
-                    error=str(exc),
-                    config_digest=config.digest,
-                )
+            try:
+                with engine.begin() as connection:
+                    repo.record_failed_extract(
+                        connection,
+                        source=source,
+                        business_date=business_date,
+                        partition_key=key,
+                        uri=failed.uri,
+                        sha256=failed.sha256,
+                        size_bytes=failed.size_bytes,
+                        reader_name=failed.reader_name,
+                        reader_version=failed.reader_version,
+                        run_id=run_id,
+                        error=str(exc),
+                        config_digest=config.digest,
+                    )
+            except SQLAlchemyError as note_failed:
+                # the file's own error is what the operator must see; the ledger's is secondary
+                exc.add_note(f"The ledger could not note this failure: {describe_error(note_failed)}")
         raise
     return result
 

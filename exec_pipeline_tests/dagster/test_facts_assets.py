@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from exec_pipeline.api.execution import OrderManager
 from exec_pipeline.data_nodes.execution import OrderStatus, Trades
-from exec_pipeline.defs.execution.assets import execution_facts, order_manager_table
+from exec_pipeline.defs.execution.assets import FACT_KEYS, execution_facts, order_manager_table
 from exec_pipeline.lib.warehouse import get_engine
 from exec_pipeline_tests.dagster.conftest import order_rows, write_extract
 from exec_pipeline_tests.helpers import fact_snapshot
@@ -172,6 +172,76 @@ def test_an_unreadable_extract_fails_the_partition_and_leaves_the_tables(resourc
         status, error = connection.execute(
             text("SELECT status, error FROM extract_files WHERE uri LIKE :pattern"), {"pattern": "%/broken.csv"}).one()
     assert status == "failed" and "broken.csv" in error
+
+
+def partition_statuses(instance, key: dg.AssetKey | str) -> tuple[set[str], set[str]]:
+    """(materialized, failed) partitions of an asset, as the UI shows them (Dagster's status cache)."""
+    from dagster._core.storage.partition_status_cache import get_and_update_asset_status_cache_value
+
+    asset_key = dg.AssetKey.from_user_string(key) if isinstance(key, str) else key
+    partitions_def = execution_facts.specs_by_key[asset_key].partitions_def
+    status = get_and_update_asset_status_cache_value(instance, asset_key, partitions_def)
+    return (set(status.deserialize_materialized_partition_subsets(partitions_def).get_partition_keys()),
+            set(status.deserialize_failed_partition_subsets(partitions_def).get_partition_keys()))
+
+
+def test_a_failed_partition_neither_stops_nor_hides_the_others_of_a_range_run(resources, landing_root, warehouse_url):
+    # found in review: one unreadable file on day 17 of a backfill stopped the run there, so day 18
+    # was never read, and day 16, committed, was shown as failed with its managers never moved
+    intents = landing_root / "order-managers"
+    intents.mkdir()
+    (intents / "pairs.json").write_text(json.dumps([{
+        "unique_identifier": "pairs", "target_account_uid": "00000000-0000-0000-0000-000000000004",
+        "target_time": "2026-11-16T07:55:00+00:00"}]))
+    days = ["2026-11-16", "2026-11-17", "2026-11-18"]
+    for n, day in enumerate(days):
+        write_extract(landing_root, day, "fills.csv", order_rows(day, f"PB-{n}"))
+    broken = landing_root / "acme" / "2026-11-17" / "broken.csv"
+    broken.write_bytes(b"no,header,we,know\n1,2,3,4\n")
+    engine = get_engine(warehouse_url)
+    ranged_tags = {"dagster/asset_partition_range_start": "2026-11-16|acme",
+                   "dagster/asset_partition_range_end": "2026-11-18|acme"}
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([order_manager_table], resources=resources, instance=instance).success
+        ranged = run(resources, instance=instance, tags=ranged_tags)
+        assert not ranged.success
+        error = str(ranged.failure_data_for_node("execution_facts").error)
+        assert "1 of 3 partitions failed" in error and "2026-11-17|acme" in error and "broken.csv" in error
+
+        assert set(Trades.read(engine=engine)["partition_key"]) == {"2026-11-16|acme", "2026-11-18|acme"}
+        for key in FACT_KEYS.values():
+            assert partition_statuses(instance, key) == ({"2026-11-16|acme", "2026-11-18|acme"}, {"2026-11-17|acme"})
+        [event] = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey.from_user_string("execution/TradesTS"),
+                                  asset_partitions=["2026-11-18|acme"]), limit=5).records
+        metadata = event.asset_materialization.metadata
+        assert event.run_id == ranged.run_id
+        assert metadata["dagster/partition_row_count"].value == 2 and metadata["partitions_failed"].value == 1
+        assert [r.data["uri"].rsplit("/", 1)[-1] for r in metadata["extracts"].value.records] == ["fills.csv"]
+        # the published days moved the manager (both its orders are filled)
+        assert OrderManager.get_by_unique_identifier("pairs", engine=engine).status == "completed"
+
+        # the file is fixed: the next range run publishes day 17 and skips the two others
+        broken.unlink()
+        again = run(resources, instance=instance, tags=ranged_tags)
+        assert again.success
+        [event] = [e for e in materializations(again, "execution/TradesTS") if e.partition == "2026-11-17|acme"]
+        assert event.metadata["partitions_skipped_unchanged"].value == 2
+        for key in FACT_KEYS.values():
+            assert partition_statuses(instance, key) == (
+                {"2026-11-16|acme", "2026-11-17|acme", "2026-11-18|acme"}, set())
+    assert set(Trades.read(engine=engine)["partition_key"]) == {f"{day}|acme" for day in days}
+
+
+def test_a_single_partition_run_fails_with_the_partition_s_own_error(resources, landing_root):
+    write_extract(landing_root, "2026-11-17", "fills.csv", order_rows("2026-11-17", "PB-1"))
+    (landing_root / "acme" / "2026-11-17" / "broken.csv").write_bytes(b"no,header,we,know\n1,2,3,4\n")
+    with dg.instance_for_test() as instance:
+        result = run(resources, "2026-11-17|acme", instance=instance)
+        assert not result.success
+        error = result.failure_data_for_node("execution_facts").error
+        assert error.cause.cls_name == "ExtractUnreadable" and "broken.csv" in error.cause.message
+        assert partition_statuses(instance, "execution/TradesTS") == (set(), {"2026-11-17|acme"})
 
 
 def test_intents_register_managers_and_facts_move_them(resources, landing_root, warehouse_url):

@@ -1,13 +1,19 @@
-"""Helpers for the reliability tests: child processes that publish, and table snapshots."""
+"""Helpers for the reliability tests: child processes that publish, table snapshots, and real locks
+held by another connection."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy import Engine, event
+
 from exec_pipeline.lib import warehouse
+from exec_pipeline.repositories import execution as repo
 from exec_pipeline_tests.helpers import fact_snapshot
 
 CHILD_PRELUDE = """
@@ -62,3 +68,76 @@ def wait_for(path: Path, process: subprocess.Popen, timeout: float = 120) -> Non
 
 # the landing-zone fixtures of the Dagster tests, shared here
 from exec_pipeline_tests.dagster.conftest import landing_root, resources  # noqa: E402, F401
+
+
+# --- real locks held by another connection -------------------------------------------------------
+
+SHORT_WAIT_MS = 300
+
+
+def impatient(engine: Engine) -> Engine:
+    """The engine's new connections wait at most SHORT_WAIT_MS for a lock (lock_timeout, busy_timeout)."""
+
+    @event.listens_for(engine, "connect")
+    def _short_waits(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        if engine.dialect.name == "sqlite":
+            cursor.execute(f"PRAGMA busy_timeout={SHORT_WAIT_MS}")
+        else:
+            cursor.execute(f"SET lock_timeout = '{SHORT_WAIT_MS}ms'")
+        cursor.close()
+        if engine.dialect.name != "sqlite":
+            dbapi_connection.commit()
+
+    engine.dispose()  # pooled connections were made without it
+    return engine
+
+
+@contextmanager
+def locked_once_committed(
+    engine: Engine, url: str, partition: str | None = None, *, table: str | None = None, after_commit: bool = True
+) -> Iterator[dict]:
+    """From the moment a transaction on ``engine`` has committed (the publish; or, without
+    ``after_commit``, once its first connection is back: the ledger reads), another connection
+    holds ``partition``'s lock as a publisher of it would (PostgreSQL: the partition's advisory
+    lock, or an exclusive lock on ``table``; SQLite: the database's write lock), until a statement
+    on ``engine`` fails (the recount, after waiting SHORT_WAIT_MS). A real lock and a real timeout;
+    no database call is faked. A test can also arm it itself (``state["armed"] = True``)."""
+    other = warehouse.build_engine(url)
+    state: dict = {"armed": not after_commit, "held": None, "failures": 0}
+
+    def release() -> None:
+        if state["held"]:
+            connection, transaction = state["held"]
+            transaction.rollback()
+            connection.close()
+            state["held"] = False
+
+    def on_commit(_connection) -> None:
+        state["armed"] = True
+
+    def on_checkin(_dbapi_connection, _record) -> None:  # the publish's connection is back: committed
+        if state["armed"] and state["held"] is None:
+            connection = other.connect()
+            transaction = connection.begin()  # SQLite: BEGIN IMMEDIATE, the write lock
+            if partition is not None:
+                repo.lock_partition(connection, partition)
+            elif connection.dialect.name == "postgresql":
+                connection.exec_driver_sql(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+            state["held"] = (connection, transaction)
+
+    def on_error(_context) -> None:
+        if state["held"]:
+            state["failures"] += 1
+            release()
+
+    listeners = [(engine, "commit", on_commit), (engine, "checkin", on_checkin), (engine, "handle_error", on_error)]
+    for target, name, listener in listeners:
+        event.listen(target, name, listener)
+    try:
+        yield state
+    finally:
+        for target, name, listener in listeners:
+            event.remove(target, name, listener)
+        release()
+        other.dispose()

@@ -1,14 +1,21 @@
 """A publisher killed with SIGKILL mid-write loses nothing; concurrent publishers of one partition
-end as a single run would. Real child processes on SQLite and PostgreSQL."""
+end as a single run would; what follows a commit and fails is done by the retry. Real child
+processes, real locks, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 
+import dagster as dg
+
+from exec_pipeline.api.execution import OrderManager
 from exec_pipeline.data_nodes.execution import Trades
+from exec_pipeline.defs.execution.assets import execution_facts, order_manager_table
 from exec_pipeline.lib import warehouse
-from exec_pipeline_tests.reliability.conftest import run_child, snapshot, wait_for
+from exec_pipeline_tests.dagster.conftest import order_rows, write_extract
+from exec_pipeline_tests.reliability.conftest import impatient, locked_once_committed, run_child, snapshot, wait_for
 
 DAY = "2026-11-17"
 
@@ -106,3 +113,29 @@ def test_partitions_sharing_facts_publish_concurrently_without_deadlock(warehous
     # the earliest observation owns each fact, whoever committed last
     partition_column = list(Trades.table.columns.keys()).index("partition_key")
     assert {row[partition_column] for row in state["TradesTS"]} == {"2026-11-17|fixgw"}
+
+
+def test_managers_whose_advance_failed_after_the_commit_move_on_the_retry(resources, landing_root, warehouse_url):
+    # found in review: managers advance in a transaction after the partition's publish commits; when
+    # that failed, the run's retry skipped the partition (its extracts now the ingested ones) and so
+    # never advanced them
+    engine = impatient(warehouse.get_engine(warehouse_url))  # the resource's engine
+    (landing_root / "order-managers").mkdir()
+    (landing_root / "order-managers" / "pairs.json").write_text(json.dumps([{
+        "unique_identifier": "pairs", "target_account_uid": "00000000-0000-0000-0000-000000000004",
+        "target_time": "2026-11-17T07:55:00+00:00"}]))
+    write_extract(landing_root, "2026-11-17", "fills.csv", order_rows("2026-11-17", "PB-1"))
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([order_manager_table], resources=resources, instance=instance).success
+        with locked_once_committed(engine, warehouse_url, table="order_manager") as lock:
+            failed = dg.materialize([execution_facts], partition_key="2026-11-17|acme", resources=resources,
+                                    instance=instance, raise_on_error=False)  # fmt: skip
+        assert not failed.success and lock["failures"] == 1  # the advance really met the lock
+        assert len(Trades.read(engine=engine)) == 2  # the publish stands
+        assert OrderManager.get_by_unique_identifier("pairs", engine=engine).status == "created"
+
+        retry = dg.materialize([execution_facts], partition_key="2026-11-17|acme", resources=resources,
+                               instance=instance)  # fmt: skip
+    [event] = [e for e in retry.get_asset_materialization_events() if e.asset_key.path[-1] == "TradesTS"]
+    assert event.step_materialization_data.materialization.metadata["partitions_skipped_unchanged"].value == 1
+    assert OrderManager.get_by_unique_identifier("pairs", engine=engine).status == "completed"

@@ -8,6 +8,7 @@ import json
 import os
 
 import pytest
+from sqlalchemy import text
 
 from exec_pipeline.lib import settings
 from exec_pipeline.lib.landing import ExtractTooLarge, LandingZone
@@ -25,16 +26,23 @@ def ingest(engine, root, source="acme", **options):
     return ingest_partition(source, DAY, catalogue=CATALOGUE, landing=LandingZone(str(root), **options), engine=engine)
 
 
-def test_a_multi_gigabyte_extract_fails_cleanly_without_being_read(engine, landing_root):
+def test_a_multi_gigabyte_extract_fails_cleanly_without_being_read_into_memory(engine, landing_root):
     write_extract(landing_root, DAY.isoformat(), "fills.csv", order_rows(DAY.isoformat(), "PB-1"))
     ingest(engine, landing_root)
     before = fact_snapshot(engine)
     huge = landing_root / "acme" / DAY.isoformat() / "huge.csv"
     with huge.open("wb") as handle:
-        handle.truncate(6 * 1024**3)  # sparse: 6 GiB on paper, nothing on disk
-    with pytest.raises(ExtractTooLarge, match="huge.csv: 6442450944 bytes is over the limit"):
+        handle.truncate(2 * 1024**3)  # sparse: 2 GiB on paper, nothing on disk (hashed in blocks)
+    with pytest.raises(ExtractTooLarge, match="huge.csv: 2147483648 bytes is over the limit of 1073741824"):
         ingest(engine, landing_root, max_extract_bytes=1024**3)
     assert fact_snapshot(engine) == before
+    # found in review: the ledger had no trace of the refused file; it is noted failed, with why
+    with engine.connect() as connection:
+        status, size, error = connection.execute(
+            text("SELECT status, size_bytes, error FROM extract_files WHERE uri LIKE :uri"), {"uri": "%/huge.csv"}
+        ).one()
+    assert (status, size) == ("failed", 2 * 1024**3)
+    assert "over the limit of 1073741824 bytes" in error
 
 
 def test_a_compressed_bomb_is_not_inflated(engine, landing_root):

@@ -10,12 +10,11 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 
 import dagster as dg
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import text
 
 from exec_pipeline.data_nodes.execution import ExtractFacts, TradeRecord, partition_key, publish_partition
 from exec_pipeline.defs.execution.assets import execution_facts
@@ -27,7 +26,7 @@ from exec_pipeline.readers.catalogue import load_catalogue
 from exec_pipeline.repositories import execution as repo
 from exec_pipeline.services.ingestion import ExtractChanged, LedgerCountsStale, ingest_partition
 from exec_pipeline_tests.dagster.conftest import order_rows, write_extract
-from exec_pipeline_tests.reliability.conftest import run_child
+from exec_pipeline_tests.reliability.conftest import impatient, locked_once_committed, run_child
 
 SAMPLE_SOURCES = settings.SAMPLE_DATA_DIR / "sources.yaml"
 CATALOGUE = load_catalogue(SAMPLE_SOURCES)
@@ -209,69 +208,36 @@ def test_a_failure_noted_while_another_run_ingests_the_same_version_keeps_it_ing
 
 # --- the recount after the commit ---------------------------------------------------------------------
 
-SHORT_WAIT_MS = 300
+class LockedOnceRead(LandingZone):
+    """Arms a ``locked_once_committed`` lock as the publish starts reading: it is taken as soon as
+    the failed publish has rolled back and given its connection back, before the failure's note."""
+
+    lock: dict
+
+    def read_chunks(self, extract, chunk=64):
+        self.lock["armed"] = True
+        return super().read_chunks(extract, chunk=chunk)
 
 
-def impatient(engine: Engine) -> Engine:
-    """The engine's new connections wait at most SHORT_WAIT_MS for a lock (lock_timeout, busy_timeout)."""
+def test_a_failure_the_ledger_cannot_note_still_names_the_file_and_why(warehouse_url, landing_root):
+    # found in review: when the note of an unreadable file failed too (a lock timeout), the run's
+    # error was the database's, and which file could not be read, and why, was lost
+    engine = impatient(warehouse.get_engine(warehouse_url))
+    write_extract(landing_root, DAY18.isoformat(), "fills.csv", order_rows(DAY18.isoformat(), "PB-1"))
+    ingest(engine, landing_root, run_id="run-1")
+    (landing_root / "acme" / DAY18.isoformat() / "broken.csv").write_bytes(b"no,header,we,know\n1,2,3,4\n")
 
-    @event.listens_for(engine, "connect")
-    def _short_waits(dbapi_connection, _record) -> None:
-        cursor = dbapi_connection.cursor()
-        if engine.dialect.name == "sqlite":
-            cursor.execute(f"PRAGMA busy_timeout={SHORT_WAIT_MS}")
-        else:
-            cursor.execute(f"SET lock_timeout = '{SHORT_WAIT_MS}ms'")
-        cursor.close()
-        if engine.dialect.name != "sqlite":
-            dbapi_connection.commit()
-
-    engine.dispose()  # pooled connections were made without it
-    return engine
-
-
-@contextmanager
-def locked_once_committed(engine: Engine, url: str, partition: str, *, after_commit: bool = True) -> Iterator[dict]:
-    """From the moment a transaction on ``engine`` has committed (the publish; or, without
-    ``after_commit``, once its first connection is back: the ledger reads), another connection
-    holds ``partition``'s lock as a publisher of it would (PostgreSQL: the partition's advisory
-    lock; SQLite: the database's write lock), until a statement on ``engine`` fails (the recount,
-    after waiting SHORT_WAIT_MS). A real lock and a real timeout; no database call is faked."""
-    other = warehouse.build_engine(url)
-    state: dict = {"committed": not after_commit, "held": None, "failures": 0}
-
-    def release() -> None:
-        if state["held"]:
-            connection, transaction = state["held"]
-            transaction.rollback()
-            connection.close()
-            state["held"] = False
-
-    def on_commit(_connection) -> None:
-        state["committed"] = True
-
-    def on_checkin(_dbapi_connection, _record) -> None:  # the publish's connection is back: committed
-        if state["committed"] and state["held"] is None:
-            connection = other.connect()
-            transaction = connection.begin()  # SQLite: BEGIN IMMEDIATE, the write lock
-            repo.lock_partition(connection, partition)
-            state["held"] = (connection, transaction)
-
-    def on_error(_context) -> None:
-        if state["held"]:
-            state["failures"] += 1
-            release()
-
-    listeners = [(engine, "commit", on_commit), (engine, "checkin", on_checkin), (engine, "handle_error", on_error)]
-    for target, name, listener in listeners:
-        event.listen(target, name, listener)
-    try:
-        yield state
-    finally:
-        for target, name, listener in listeners:
-            event.remove(target, name, listener)
-        release()
-        other.dispose()
+    landing = LockedOnceRead(str(landing_root))
+    with locked_once_committed(engine, warehouse_url, KEY18) as lock:
+        landing.lock = lock
+        with pytest.raises(ExtractUnreadable, match="broken.csv: cannot read extract") as raised:
+            ingest(engine, landing_root, run_id="run-2", landing=landing)
+    assert lock["failures"] == 1  # the note really met the lock and gave up
+    [note] = raised.value.__notes__
+    assert note.startswith("The ledger could not note this failure:") and "lock" in note.lower()
+    assert "2026-11-18/broken.csv" not in ledger(engine)  # as the note says
+    assert fact_run_ids(engine) == {"run-1"}
+    assert_ledger_matches_facts(engine)
 
 
 def overlapping_days(landing_root) -> None:

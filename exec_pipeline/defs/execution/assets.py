@@ -189,18 +189,29 @@ def execution_facts(
     engine = warehouse.engine()
     zone = landing.zone()
     sources_catalogue = landing.catalogue()
+    keys = sorted(context.partition_keys)
     results: list[IngestResult] = []
-    for key in sorted(context.partition_keys):
+    failed: dict[str, Exception] = {}
+    for key in keys:
         source, business_date = split_partition_key(key)
-        result = ingest_partition(
-            source,
-            business_date,
-            catalogue=sources_catalogue,
-            landing=zone,
-            engine=engine,
-            run_id=context.run.run_id,
-            force=config.force,
-        )
+        try:
+            result = ingest_partition(
+                source,
+                business_date,
+                catalogue=sources_catalogue,
+                landing=zone,
+                engine=engine,
+                run_id=context.run.run_id,
+                force=config.force,
+            )
+        except Exception as exc:
+            if len(keys) == 1:
+                raise
+            # each partition is its own transaction: one bad day of a backfill must neither stop
+            # the days after it nor hide the days before it, which are published
+            failed[key] = exc
+            context.log.error(f"{key}: failed, nothing of it was published: {exc}")
+            continue
         _log_result(context, result)
         results.append(result)
 
@@ -214,18 +225,36 @@ def execution_facts(
     for node in DATA_NODES:
         key = FACT_KEYS[node.storage_identifier]
         partition_rows = _partition_row_counts(engine, node, list(partition_reads))
+        run_metadata = _run_metadata(engine, node, results, moved, failed)
         for result in results:
-            context.add_asset_metadata(
-                {**partition_reads[result.partition_key],
-                 **_partition_counts(node, result, partition_rows.get(result.partition_key, 0))},
+            metadata = {**partition_reads[result.partition_key],
+                        **_partition_counts(node, result, partition_rows.get(result.partition_key, 0))}
+            if failed:
+                # a step's outputs stand for every partition of its range, failed ones too, so a
+                # run with failures reports the published partitions one by one (Dagster then
+                # shows the others as failed) and yields no outputs
+                context.log_event(dg.AssetMaterialization(
+                    asset_key=key, partition=result.partition_key, metadata={**metadata, **run_metadata}))
+            else:
+                context.add_asset_metadata(metadata, asset_key=key, partition_key=result.partition_key)
+        if not failed:
+            yield dg.MaterializeResult(
                 asset_key=key,
-                partition_key=result.partition_key,
+                metadata=run_metadata,
+                data_version=dg.DataVersion(_content_version(results)),
             )
-        yield dg.MaterializeResult(
-            asset_key=key,
-            metadata=_run_metadata(engine, node, results, moved),
-            data_version=dg.DataVersion(_content_version(results)),
-        )
+    if failed:
+        raise dg.Failure(
+            description=(
+                f"{len(failed)} of {len(keys)} partitions failed and published nothing; the other "
+                f"{len(results)} are published and materialized. "
+                + "; ".join(f"{key}: {exc}" for key, exc in failed.items())
+            ),
+            metadata={
+                "failed_partitions": dg.MetadataValue.json({key: str(exc) for key, exc in failed.items()}),
+                "published_partitions": dg.MetadataValue.json([r.partition_key for r in results]),
+            },
+        ) from next(iter(failed.values()))
     yield _reject_ratio(results, config.reject_threshold)
 
 
@@ -264,7 +293,9 @@ def _log_result(context: dg.AssetExecutionContext, result: IngestResult) -> None
 
 
 def _advance_managers(engine: Engine, results: list[IngestResult]) -> dict[str, tuple[str, str]]:
-    keys = [r.partition_key for r in results if r.summary is not None]
+    # skipped partitions too: advancing is idempotent, and a retry of a run whose publish committed
+    # but whose advance failed skips every partition (its extracts are now the ingested ones)
+    keys = [r.partition_key for r in results]
     if not keys:
         return {}
     with Session(engine) as session, session.begin():
@@ -295,7 +326,8 @@ def _partition_row_counts(engine: Engine, node: DataNode, keys: list[str]) -> di
 
 
 def _run_metadata(
-    engine: Engine, node: DataNode, results: list[IngestResult], moved: dict[str, tuple[str, str]]
+    engine: Engine, node: DataNode, results: list[IngestResult], moved: dict[str, tuple[str, str]],
+    failed: dict[str, Exception],
 ) -> dict[str, Any]:
     """Metadata of the run, on every partition's materialization (keep it small: it is repeated)."""
     with engine.connect() as connection:
@@ -307,6 +339,7 @@ def _run_metadata(
         "dagster/column_lineage": column_lineage(node, sorted({r.source for r in results})),
         "partitions": len(results),
         "partitions_skipped_unchanged": sum(r.skipped_unchanged for r in results),
+        "partitions_failed": len(failed),
         "managers_moved": dg.MetadataValue.json({k: f"{a} -> {b}" for k, (a, b) in moved.items()}),
     }
 

@@ -188,7 +188,8 @@ class LandingZone:
                 digest.update(block)
         return digest.hexdigest()
 
-    def _check_size(self, extract: ExtractFile) -> None:
+    def check_size(self, extract: ExtractFile) -> None:
+        """Refuse an extract listed over the size limit (:class:`ExtractTooLarge`)."""
         if extract.size > self.max_extract_bytes:
             raise ExtractTooLarge(
                 extract.uri, f"{extract.size} bytes is over the limit of {self.max_extract_bytes} bytes"
@@ -197,7 +198,7 @@ class LandingZone:
     def read_chunks(self, extract: ExtractFile, chunk: int = READ_CHUNK_BYTES) -> Iterator[bytes]:
         """The extract's content (never modified) in blocks of ``chunk`` bytes, for readers that stream;
         refuses files over the size limit. The caller hashes the blocks to know the file did not change."""
-        self._check_size(extract)
+        self.check_size(extract)
         total = 0
         with self.fs.open(self._path(extract), "rb") as handle:
             while block := handle.read(chunk):
@@ -210,7 +211,7 @@ class LandingZone:
 
     def read_bytes(self, extract: ExtractFile) -> bytes:
         """The extract's content (never modified); refuses files over the size limit."""
-        self._check_size(extract)
+        self.check_size(extract)
         with self.fs.open(self._path(extract), "rb") as handle:
             data = handle.read(self.max_extract_bytes + 1)
         if len(data) > self.max_extract_bytes:

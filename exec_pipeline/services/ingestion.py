@@ -216,9 +216,15 @@ def _records(landing: LandingZone, file: ExtractFile, read: ExtractRead, reader:
     """The extract's records, its bytes read only when the publish gets to it: streamed in blocks
     when the reader can take them (memory holds a block, not the file), else whole. Either way the
     bytes read must hash to what was hashed before, or :class:`ExtractChanged` is raised, at the end
-    of a streamed file: the publish it feeds is then rolled back."""
+    of a streamed file: the publish it feeds is then rolled back. A file listed over the size limit
+    is refused before any reader sees it (a reader must not take that for a file it cannot read);
+    one that grows over it while read has changed."""
+    landing.check_size(file)
     if reader.read_stream is None:
-        data = landing.read_bytes(file)
+        try:
+            data = landing.read_bytes(file)
+        except ExtractTooLarge as exc:
+            raise _changed(read) from exc
         if sha256_hex(data) != read.sha256:
             raise _changed(read)
         yield from reader.read(data, read.context)
@@ -226,9 +232,12 @@ def _records(landing: LandingZone, file: ExtractFile, read: ExtractRead, reader:
     digest = hashlib.sha256()
 
     def blocks() -> Iterator[bytes]:
-        for block in landing.read_chunks(file):
-            digest.update(block)
-            yield block
+        try:
+            for block in landing.read_chunks(file):
+                digest.update(block)
+                yield block
+        except ExtractTooLarge as exc:
+            raise _changed(read) from exc
 
     def moved() -> bool:
         """Hash what the reader left unread: are the file's bytes not those hashed before?"""

@@ -11,7 +11,9 @@ from sqlalchemy import text
 
 from exec_pipeline.data_nodes.execution import ExtractFacts, OrderEventRecord, OrderRecord, TradeRecord, publish_partition
 from exec_pipeline.defs.execution import checks
+from exec_pipeline.defs.execution.assets import execution_facts
 from exec_pipeline.defs.resources import WarehouseResource
+from exec_pipeline_tests.dagster.conftest import order_rows, write_extract
 
 T0 = dt.datetime(2026, 11, 17, 14, 0, tzinfo=dt.UTC)
 
@@ -45,7 +47,7 @@ def evaluate(check, warehouse_url, **config) -> dg.AssetCheckResult:
     warehouse = WarehouseResource(url=warehouse_url)
     if config:
         return check(checks.FreshnessConfig(**config), warehouse=warehouse)
-    return check(warehouse=warehouse)
+    return check(dg.build_asset_check_context(), warehouse=warehouse)  # no run: every fact is judged
 
 
 ALL = [
@@ -166,3 +168,46 @@ def test_facts_naming_no_ledger_row_of_their_partition_fail_lineage(engine, ware
     result = evaluate(check, warehouse_url)
     assert not result.passed
     assert result.metadata["violations"].value == 2
+
+
+# --- in a run: what the run published ------------------------------------------------------------------
+
+
+def materialize_with_checks(resources, instance, partition: str):
+    return dg.materialize([execution_facts, *checks.execution_checks()], partition_key=partition,
+                          resources=resources, instance=instance, raise_on_error=False)  # fmt: skip
+
+
+def test_a_run_s_checks_judge_what_it_published_and_a_check_on_its_own_judges_everything(resources, landing_root):
+    # found in review: every run's checks scanned every fact of the warehouse (8 s per run at 500k
+    # fills, growing with each day kept), and one bad fact stored once failed every later run
+    overfilled = order_rows("2026-11-16", "PB-1", fills=2).replace(",50,0.72,", ",55,0.72,")  # 110 of 100
+    write_extract(landing_root, "2026-11-16", "fills.csv", overfilled)
+    write_extract(landing_root, "2026-11-18", "fills.csv", order_rows("2026-11-18", "PB-3"))
+    with dg.instance_for_test() as instance:
+        bad_day = materialize_with_checks(resources, instance, "2026-11-16|acme")
+        [overfill] = [e for e in bad_day.get_asset_check_evaluations() if e.check_name == "filled_within_order_quantity"]
+        assert not overfill.passed and "PB-1" in str(overfill.metadata["examples"].value)
+        assert overfill.metadata["scope"].value == "the partitions this run published"
+        assert not bad_day.success  # a blocking check failed: the run that brought the bad fact fails
+
+        clean_day = materialize_with_checks(resources, instance, "2026-11-18|acme")
+        assert clean_day.success
+        assert all(e.passed for e in clean_day.get_asset_check_evaluations())
+
+        # a later day's extra fill of day 16's order: the order it touches is judged whole
+        write_extract(landing_root, "2026-11-17", "fills.csv", order_rows("2026-11-17", "PB-2") + (
+            "2026-11-17 09:00:00,PB-1-F9,fill,PB-1,pairs/PB-1,PB-77,VOD.L,buy,1,0.79,GBP,0.5,GBP,100,0.72,111,0,"
+            "filled,XLON,taker\n"))  # fmt: skip
+        late_fill = materialize_with_checks(resources, instance, "2026-11-17|acme")
+        [overfill] = [e for e in late_fill.get_asset_check_evaluations() if e.check_name == "filled_within_order_quantity"]
+        assert not overfill.passed and overfill.metadata["violations"].value == 1
+        assert "PB-1" in str(overfill.metadata["examples"].value)
+
+        # launched on its own (from the UI), a check judges every fact
+        alone = dg.materialize([execution_facts, *checks.execution_checks()], resources=resources, instance=instance,
+                               selection=dg.AssetSelection.checks(checks.filled_within_order_quantity),
+                               raise_on_error=False)  # fmt: skip
+        [overfill] = alone.get_asset_check_evaluations()
+        assert overfill.metadata["scope"].value == "every fact"
+        assert not overfill.passed and overfill.metadata["violations"].value == 1

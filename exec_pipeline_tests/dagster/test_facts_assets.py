@@ -206,7 +206,7 @@ def test_a_failed_partition_neither_stops_nor_hides_the_others_of_a_range_run(re
         ranged = run(resources, instance=instance, tags=ranged_tags)
         assert not ranged.success
         error = str(ranged.failure_data_for_node("execution_facts").error)
-        assert "1 of 3 partitions failed" in error and "2026-11-17|acme" in error and "broken.csv" in error
+        assert "2 of 3 partitions materialized" in error and "2026-11-17|acme: " in error and "broken.csv" in error
 
         assert set(Trades.read(engine=engine)["partition_key"]) == {"2026-11-16|acme", "2026-11-18|acme"}
         for key in FACT_KEYS.values():
@@ -218,6 +218,12 @@ def test_a_failed_partition_neither_stops_nor_hides_the_others_of_a_range_run(re
         assert event.run_id == ranged.run_id
         assert metadata["dagster/partition_row_count"].value == 2 and metadata["partitions_failed"].value == 1
         assert [r.data["uri"].rsplit("/", 1)[-1] for r in metadata["extracts"].value.records] == ["fills.csv"]
+        assert event.asset_materialization.tags["dagster/partition/date"] == "2026-11-18"
+        # the run's rejects are judged all the same (day 17's file never got that far)
+        [reject_ratio] = ranged.get_asset_check_evaluations()
+        assert reject_ratio.check_name == "reject_ratio"
+        # days 16 and 18, 3 rows each: an order, 3 events and 2 trades a day
+        assert reject_ratio.metadata["records_read"].value == 2 * (1 + 3 + 2)
         # the published days moved the manager (both its orders are filled)
         assert OrderManager.get_by_unique_identifier("pairs", engine=engine).status == "completed"
 
@@ -240,6 +246,8 @@ def test_a_single_partition_run_fails_with_the_partition_s_own_error(resources, 
         result = run(resources, "2026-11-17|acme", instance=instance)
         assert not result.success
         error = result.failure_data_for_node("execution_facts").error
+        # the partition's own exception, not a wrapper of it
+        assert error.cls_name == "DagsterExecutionStepExecutionError"
         assert error.cause.cls_name == "ExtractUnreadable" and "broken.csv" in error.cause.message
         assert partition_statuses(instance, "execution/TradesTS") == (set(), {"2026-11-17|acme"})
 

@@ -131,7 +131,9 @@ def test_managers_whose_advance_failed_after_the_commit_move_on_the_retry(resour
             failed = dg.materialize([execution_facts], partition_key="2026-11-17|acme", resources=resources,
                                     instance=instance, raise_on_error=False)  # fmt: skip
         assert not failed.success and lock["failures"] == 1  # the advance really met the lock
-        assert len(Trades.read(engine=engine)) == 2  # the publish stands
+        assert "order managers could not advance" in str(failed.failure_data_for_node("execution_facts").error)
+        assert len(Trades.read(engine=engine)) == 2  # the publish stands, and Dagster shows it
+        assert instance.get_materialized_partitions(dg.AssetKey(["execution", "TradesTS"])) == {"2026-11-17|acme"}
         assert OrderManager.get_by_unique_identifier("pairs", engine=engine).status == "created"
 
         retry = dg.materialize([execution_facts], partition_key="2026-11-17|acme", resources=resources,
@@ -139,3 +141,24 @@ def test_managers_whose_advance_failed_after_the_commit_move_on_the_retry(resour
     [event] = [e for e in retry.get_asset_materialization_events() if e.asset_key.path[-1] == "TradesTS"]
     assert event.step_materialization_data.materialization.metadata["partitions_skipped_unchanged"].value == 1
     assert OrderManager.get_by_unique_identifier("pairs", engine=engine).status == "completed"
+
+
+def test_a_database_error_stops_a_range_run_and_names_what_was_not_attempted(resources, landing_root, warehouse_url):
+    # a database that fails (here: a lock that times out) would fail every partition after it, each
+    # after listing and hashing its files: the range stops there, and says which days wait
+    engine = impatient(warehouse.get_engine(warehouse_url))  # the resource's engine
+    days = ["2026-11-16", "2026-11-17", "2026-11-18"]
+    for n, day in enumerate(days):
+        write_extract(landing_root, day, "fills.csv", order_rows(day, f"PB-{n}"))
+    with dg.instance_for_test() as instance:
+        with locked_once_committed(engine, warehouse_url, "2026-11-17|acme") as lock:  # after day 16 commits
+            ranged = dg.materialize([execution_facts], resources=resources, instance=instance, raise_on_error=False,
+                                    tags={"dagster/asset_partition_range_start": "2026-11-16|acme",
+                                          "dagster/asset_partition_range_end": "2026-11-18|acme"})  # fmt: skip
+        assert not ranged.success and lock["failures"] == 1
+        failure = ranged.failure_data_for_node("execution_facts")
+        assert "1 of 3 partitions materialized" in failure.error.message
+        assert "2026-11-17|acme: " in failure.error.message
+        assert "1 partitions not attempted after that (2026-11-18|acme ...)" in failure.error.message
+        assert instance.get_materialized_partitions(dg.AssetKey(["execution", "TradesTS"])) == {"2026-11-16|acme"}
+    assert set(Trades.read(engine=engine)["partition_key"]) == {"2026-11-16|acme"}

@@ -45,6 +45,22 @@ def test_a_multi_gigabyte_extract_fails_cleanly_without_being_read_into_memory(e
     assert "over the limit of 1073741824 bytes" in error
 
 
+@pytest.mark.parametrize("source", ["fixgw", "ibkr", "binance", "acme"])
+def test_every_reader_s_oversized_extract_is_refused_and_noted_not_taken_for_unreadable(engine, landing_root, source):
+    # found in review: the Flex XML reader took the size refusal for an unreadable file, and then,
+    # its stream cut short, the run said the file had changed and the ledger had no trace of it
+    sample = next((settings.SAMPLE_DATA_DIR / "landing" / source / DAY.isoformat()).iterdir())
+    folder = landing_root / source / DAY.isoformat()
+    folder.mkdir(parents=True)
+    (folder / sample.name).write_bytes(sample.read_bytes())
+    limit = sample.stat().st_size - 1
+    with pytest.raises(ExtractTooLarge, match=f"{sample.name}: {sample.stat().st_size} bytes is over the limit"):
+        ingest(engine, landing_root, source=source, max_extract_bytes=limit)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT status FROM extract_files")).scalar_one() == "failed"
+        assert connection.execute(text("SELECT COUNT(*) FROM trades_ts")).scalar_one() == 0
+
+
 def test_a_compressed_bomb_is_not_inflated(engine, landing_root):
     folder = landing_root / "fixgw" / DAY.isoformat()
     folder.mkdir(parents=True)

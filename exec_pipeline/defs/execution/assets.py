@@ -16,11 +16,14 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from exec_pipeline.data_nodes.execution import DATA_NODES, DataNode
 from exec_pipeline.defs.execution.partitions import catalogue, facts_partitions, split_partition_key
 from exec_pipeline.defs.resources import LandingZoneResource, WarehouseResource
+from exec_pipeline.lib.landing import LandingZoneError
+from exec_pipeline.lib.warehouse import describe_error
 from exec_pipeline.models.execution import MANAGER_STATUSES, OrderManagerTable, OrdersTS
 from exec_pipeline.services.execution import advance_managers_from_facts
 from exec_pipeline.services.ingestion import IngestResult, ingest_partition
@@ -210,14 +213,26 @@ def execution_facts(
             # each partition is its own transaction: one bad day of a backfill must neither stop
             # the days after it nor hide the days before it, which are published
             failed[key] = exc
-            context.log.error(f"{key}: failed, nothing of it was published: {exc}")
+            context.log.error(f"{key}: failed, nothing of it was published: {_describe(exc)}")
+            if isinstance(exc, _OUTAGES):  # the next partitions would meet it too: stop here
+                break
             continue
         _log_result(context, result)
         results.append(result)
+    not_attempted = keys[len(results) + len(failed):]
 
-    moved = _advance_managers(engine, results)
+    try:
+        moved = _advance_managers(engine, results)
+    except SQLAlchemyError as exc:
+        # the publishes stand: report them, then fail so that the run is retried (the retry skips
+        # the unchanged partitions and advances the managers)
+        moved, advance_failed = {}, exc
+        context.log.error(f"order managers could not advance: {describe_error(exc)}")
+    else:
+        advance_failed = None
     for identifier, (old, new) in moved.items():
         context.log.info(f"order manager {identifier}: {old} -> {new}")
+    reported_one_by_one = bool(failed or not_attempted or advance_failed)
 
     # Dagster writes one materialization per partition of the run: what a partition read goes on
     # its own event, so a year's backfill does not copy the year's extracts into every event.
@@ -229,33 +244,74 @@ def execution_facts(
         for result in results:
             metadata = {**partition_reads[result.partition_key],
                         **_partition_counts(node, result, partition_rows.get(result.partition_key, 0))}
-            if failed:
+            if reported_one_by_one:
                 # a step's outputs stand for every partition of its range, failed ones too, so a
-                # run with failures reports the published partitions one by one (Dagster then
+                # run that fails reports the partitions that succeeded one by one (Dagster then
                 # shows the others as failed) and yields no outputs
                 context.log_event(dg.AssetMaterialization(
-                    asset_key=key, partition=result.partition_key, metadata={**metadata, **run_metadata}))
+                    asset_key=key,
+                    partition=result.partition_key,
+                    metadata={**metadata, **run_metadata},
+                    tags=_materialization_tags(result),
+                ))
             else:
                 context.add_asset_metadata(metadata, asset_key=key, partition_key=result.partition_key)
-        if not failed:
+        if not reported_one_by_one:
             yield dg.MaterializeResult(
                 asset_key=key,
                 metadata=run_metadata,
                 data_version=dg.DataVersion(_content_version(results)),
             )
-    if failed:
-        raise dg.Failure(
-            description=(
-                f"{len(failed)} of {len(keys)} partitions failed and published nothing; the other "
-                f"{len(results)} are published and materialized. "
-                + "; ".join(f"{key}: {exc}" for key, exc in failed.items())
-            ),
-            metadata={
-                "failed_partitions": dg.MetadataValue.json({key: str(exc) for key, exc in failed.items()}),
-                "published_partitions": dg.MetadataValue.json([r.partition_key for r in results]),
-            },
-        ) from next(iter(failed.values()))
+    # the run's rejects are judged whatever else failed (this check is not blocking)
     yield _reject_ratio(results, config.reject_threshold)
+    if reported_one_by_one:
+        raise _run_failure(keys, results, failed, not_attempted, advance_failed)
+
+
+#: errors that every partition after the first would meet too
+_OUTAGES = (OperationalError, InterfaceError, LandingZoneError)
+
+
+def _describe(exc: BaseException) -> str:
+    """The error's message with its notes (``str`` drops them)."""
+    return "\n".join([str(exc), *getattr(exc, "__notes__", ())])
+
+
+def _materialization_tags(result: IngestResult) -> dict[str, str]:
+    """What Dagster puts on a materialization of one partition when it writes it itself."""
+    source, business_date = split_partition_key(result.partition_key)
+    return {
+        "dagster/partition/date": business_date.isoformat(),
+        "dagster/partition/source": source,
+        "dagster/data_version": _content_version([result]),
+    }
+
+
+def _run_failure(
+    keys: list[str],
+    results: list[IngestResult],
+    failed: dict[str, Exception],
+    not_attempted: list[str],
+    advance_failed: SQLAlchemyError | None,
+) -> dg.Failure:
+    problems = [f"{key}: {_describe(exc)}" for key, exc in failed.items()]
+    if not_attempted:
+        problems.append(f"{len(not_attempted)} partitions not attempted after that ({not_attempted[0]} ...)")
+    if advance_failed is not None:
+        problems.append(f"order managers could not advance ({describe_error(advance_failed)}); a retry advances them")
+    failure = dg.Failure(
+        description=(
+            f"{len(results)} of {len(keys)} partitions materialized; the others published nothing. "
+            + "; ".join(problems)
+        ),
+        metadata={
+            "failed_partitions": dg.MetadataValue.json({key: _describe(exc) for key, exc in failed.items()}),
+            "not_attempted_partitions": dg.MetadataValue.json(not_attempted),
+            "materialized_partitions": dg.MetadataValue.json([r.partition_key for r in results]),
+        },
+    )
+    failure.__cause__ = next(iter(failed.values()), advance_failed)
+    return failure
 
 
 def _log_result(context: dg.AssetExecutionContext, result: IngestResult) -> None:

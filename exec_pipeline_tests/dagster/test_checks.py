@@ -13,7 +13,7 @@ from exec_pipeline.data_nodes.execution import ExtractFacts, OrderEventRecord, O
 from exec_pipeline.defs.execution import checks
 from exec_pipeline.defs.execution.assets import execution_facts
 from exec_pipeline.defs.resources import WarehouseResource
-from exec_pipeline_tests.dagster.conftest import order_rows, write_extract
+from exec_pipeline_tests.dagster.conftest import HEADER, order_rows, write_extract
 
 T0 = dt.datetime(2026, 11, 17, 14, 0, tzinfo=dt.UTC)
 
@@ -188,8 +188,13 @@ def test_a_run_s_checks_judge_what_it_published_and_a_check_on_its_own_judges_ev
         bad_day = materialize_with_checks(resources, instance, "2026-11-16|acme")
         [overfill] = [e for e in bad_day.get_asset_check_evaluations() if e.check_name == "filled_within_order_quantity"]
         assert not overfill.passed and "PB-1" in str(overfill.metadata["examples"].value)
-        assert overfill.metadata["scope"].value == "the partitions this run published"
+        assert overfill.metadata["scope"].value == "the run's partitions"
         assert not bad_day.success  # a blocking check failed: the run that brought the bad fact fails
+        # found in review: a relaunch (or Dagster's retry) of the day skips it as unchanged, and
+        # judged nothing, so the day showed green with the overfill stored
+        relaunch = materialize_with_checks(resources, instance, "2026-11-16|acme")
+        [overfill] = [e for e in relaunch.get_asset_check_evaluations() if e.check_name == "filled_within_order_quantity"]
+        assert not overfill.passed and not relaunch.success
 
         clean_day = materialize_with_checks(resources, instance, "2026-11-18|acme")
         assert clean_day.success
@@ -211,3 +216,36 @@ def test_a_run_s_checks_judge_what_it_published_and_a_check_on_its_own_judges_ev
         [overfill] = alone.get_asset_check_evaluations()
         assert overfill.metadata["scope"].value == "every fact"
         assert not overfill.passed and overfill.metadata["violations"].value == 1
+
+
+def test_a_re_delivery_that_drops_a_bust_fails_its_own_run(resources, landing_root):
+    # found in review: a day re-delivered without its bust of another day's fill left that order
+    # overfilled, but the run's checks looked only at the orders the day's new facts name
+    def with_ref_column(rows: str) -> str:
+        return "".join(line + ",\n" for line in rows.splitlines())
+
+    header = HEADER.rstrip("\n") + ",ref_trade_id\n"
+    day16 = landing_root / "acme" / "2026-11-16"
+    day17 = landing_root / "acme" / "2026-11-17"
+    for folder in (day16, day17):
+        folder.mkdir(parents=True)
+    common = "PB-1,pairs/PB-1,PB-77,VOD.L,buy"
+    order = [  # 100 ordered; 50 + 10 + 50 filled, of which the 10 is busted on day 17
+        f"2026-11-16 08:00:00,PB-1-N,new,{common},,,GBP,,,100,0.72,0,100,new,XLON,",
+        f"2026-11-16 08:01:00,PB-1-F1,fill,{common},50,0.71,GBP,0.5,GBP,100,0.72,50,50,partially_filled,XLON,taker",
+        f"2026-11-16 08:02:00,PB-1-F9,fill,{common},10,0.71,GBP,0.5,GBP,100,0.72,60,40,partially_filled,XLON,taker",
+        f"2026-11-16 08:03:00,PB-1-F2,fill,{common},50,0.72,GBP,0.5,GBP,100,0.72,110,0,partially_filled,XLON,taker",
+    ]
+    (day16 / "fills.csv").write_text(header + with_ref_column("\n".join(order)))
+    bust = f"2026-11-17 10:00:00,PB-1-B9,bust,{common},10,,GBP,,,100,0.72,100,0,partially_filled,XLON,,PB-1-F9\n"
+    (day17 / "fills.csv").write_text(header + with_ref_column(order_rows("2026-11-17", "PB-2")) + bust)
+    with dg.instance_for_test() as instance:
+        assert materialize_with_checks(resources, instance, "2026-11-17|acme").success
+        assert materialize_with_checks(resources, instance, "2026-11-16|acme").success  # 110 - 10 busted
+
+        (day17 / "fills.csv").write_text(header + with_ref_column(order_rows("2026-11-17", "PB-2")))  # no bust
+        redelivered = materialize_with_checks(resources, instance, "2026-11-17|acme")
+    [overfill] = [e for e in redelivered.get_asset_check_evaluations() if e.check_name == "filled_within_order_quantity"]
+    assert not overfill.passed and overfill.metadata["violations"].value == 1
+    assert overfill.metadata["scope"].value == "the run's partitions; every order, as files of theirs were replaced"
+    assert not redelivered.success

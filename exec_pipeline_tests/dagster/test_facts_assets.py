@@ -207,6 +207,7 @@ def test_a_failed_partition_neither_stops_nor_hides_the_others_of_a_range_run(re
         assert not ranged.success
         error = str(ranged.failure_data_for_node("execution_facts").error)
         assert "2 of 3 partitions materialized" in error and "2026-11-17|acme: " in error and "broken.csv" in error
+        assert "the asset checks did not run: launch the whole range again" in error
 
         assert set(Trades.read(engine=engine)["partition_key"]) == {"2026-11-16|acme", "2026-11-18|acme"}
         for key in FACT_KEYS.values():

@@ -299,6 +299,10 @@ def _run_failure(
         problems.append(f"{len(not_attempted)} partitions not attempted after that ({not_attempted[0]} ...)")
     if advance_failed is not None:
         problems.append(f"order managers could not advance ({describe_error(advance_failed)}); a retry advances them")
+    if results:
+        # the checks run after the step, which fails: nothing judged the published partitions yet
+        problems.append("the asset checks did not run: launch the whole range again (the published partitions "
+                        "skip as unchanged, and the checks judge every partition of the run)")
     failure = dg.Failure(
         description=(
             f"{len(results)} of {len(keys)} partitions materialized; the others published nothing. "

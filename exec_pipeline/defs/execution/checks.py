@@ -3,12 +3,13 @@
 Blocking checks protect consumers: a failure fails the run that materialized the facts.
 ``reject_ratio`` lives with the facts asset (it judges that run's extracts, with the run's config).
 
-In a run that materializes the facts, each check judges what that run published: the facts of the
-partitions whose ledger rows name the run, and for the per-order rules every fact of the orders
-those partitions touch (an order's fills may span days). So a run's checks cost what the run
-loaded, not the size of the warehouse, and a bad fact fails the run that brought it, not every run
-after it. Launched on their own (from the UI, a schedule), or called directly, they judge every
-fact.
+In a run that materializes the facts, each check judges the run's partitions (those it published
+and those it skipped as unchanged, so a retry or a relaunch judges a day again), and for the
+per-order rules every fact of the orders those partitions name (an order's fills may span days);
+every order when files of those partitions were ever replaced (what a new version dropped, say a
+bust, may have balanced another day's fills). So a run's checks cost what the run covers, not the
+size of the warehouse, and a bad fact fails the runs of its own days, not every run after it.
+Launched on their own (from the UI), or called directly, they judge every fact.
 """
 
 
@@ -20,33 +21,29 @@ from typing import Any
 
 import dagster as dg
 from pydantic import Field
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, TextClause, bindparam, text
 
-from exec_pipeline.defs.execution.assets import FACT_KEYS
+from exec_pipeline.defs.execution.assets import FACT_KEYS, PARTITIONS
 from exec_pipeline.defs.resources import WarehouseResource
 
 SAMPLE_ROWS = 10
 
-#: run tags Dagster sets on a run of one partition / of a partition range
-_PARTITION_TAGS = ("dagster/partition", "dagster/asset_partition_range_start")
-
-
 @dataclass(frozen=True)
 class Scope:
-    """Which facts a check judges: those of the partitions run ``run_id`` published, or all."""
+    """Which facts a check judges: those of the run's partitions, or every fact (no partitions)."""
 
-    run_id: str | None = None
+    partition_keys: tuple[str, ...] | None = None
+    #: a partition of the run had files replaced: what the new version dropped (a bust, an event)
+    #: may have balanced other days' facts of its orders, so the per-order rules judge every order
+    replaced: bool = False
 
     def partitions(self, alias: str = "") -> str:
         """A condition on a fact table's ``partition_key`` (``alias`` with its dot)."""
-        if self.run_id is None:
-            return "1 = 1"
-        published = "SELECT partition_key FROM extract_files WHERE last_ingested_run_id = :run_id"
-        return f"{alias}partition_key IN ({published})"
+        return "1 = 1" if self.partition_keys is None else f"{alias}partition_key IN :partition_keys"
 
     def orders(self, *tables: str, alias: str = "") -> str:
         """A condition on ``order_identifier``: the orders that ``tables``' facts in scope name."""
-        if self.run_id is None:
+        if self.partition_keys is None or self.replaced:
             return "1 = 1"
         named = " UNION ".join(
             f"SELECT order_identifier FROM {table} WHERE {self.partitions()} AND order_identifier IS NOT NULL"
@@ -54,24 +51,47 @@ class Scope:
         )
         return f"{alias}order_identifier IN ({named})"
 
+    def statement(self, query: str) -> TextClause:
+        statement = text(query)
+        if self.partition_keys is not None and ":partition_keys" in query:
+            statement = statement.bindparams(bindparam("partition_keys", expanding=True))
+        return statement
+
     @property
     def params(self) -> dict[str, Any]:
-        return {} if self.run_id is None else {"run_id": self.run_id}
+        return {} if self.partition_keys is None else {"partition_keys": list(self.partition_keys)}
 
     @property
     def label(self) -> str:
-        return "every fact" if self.run_id is None else "the partitions this run published"
+        if self.partition_keys is None:
+            return "every fact"
+        if self.replaced:
+            return "the run's partitions; every order, as files of theirs were replaced"
+        return "the run's partitions"
 
 
-def scope(context: dg.AssetCheckExecutionContext) -> Scope:
-    """What ``context``'s run published, when it is a run of facts partitions; else everything."""
+def scope(context: dg.AssetCheckExecutionContext, connection: Connection) -> Scope:
+    """The partitions of ``context``'s run when it is a run of facts partitions (published or
+    skipped: a retry, or a relaunch of a day that failed a check, judges it again); else all."""
     try:
-        run = context.run
+        tags = context.run.tags
     except dg.DagsterError:  # invoked directly (a test, a notebook): there is no run
         return Scope()
-    if not any(tag in run.tags for tag in _PARTITION_TAGS):
+    if "dagster/partition" in tags:
+        keys = [tags["dagster/partition"]]
+    elif "dagster/asset_partition_range_start" in tags:
+        keys = PARTITIONS.get_partition_keys_in_range(
+            dg.PartitionKeyRange(tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"])
+        )
+    else:
         return Scope()  # launched on its own
-    return Scope(run.run_id)
+    replaced = connection.execute(
+        text("SELECT 1 FROM extract_files WHERE status = 'superseded' AND partition_key IN :keys LIMIT 1").bindparams(
+            bindparam("keys", expanding=True)
+        ),
+        {"keys": list(keys)},
+    ).first()
+    return Scope(tuple(keys), replaced=replaced is not None)
 
 
 @contextmanager
@@ -98,7 +118,7 @@ def _result(
     what: str,
     severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
 ) -> dg.AssetCheckResult:
-    rows = connection.execute(text(query), judged.params).mappings().all()
+    rows = connection.execute(judged.statement(query), judged.params).mappings().all()
     return dg.AssetCheckResult(
         passed=not rows,
         severity=severity,
@@ -119,12 +139,12 @@ def _result(
 def trades_reference_known_orders(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
-    judged = scope(context)
     with _connect(warehouse) as connection:
+        judged = scope(context, connection)
         return _result(
             connection,
             "SELECT t.trade_identifier, t.order_identifier, t.partition_key, t.record_number FROM trades_ts t "
-            f"WHERE {judged.partitions('t.')} AND t.order_identifier IS NOT NULL AND NOT EXISTS "
+            f"WHERE {judged.orders('trades_ts', alias='t.')} AND t.order_identifier IS NOT NULL AND NOT EXISTS "
             "(SELECT 1 FROM orders_ts o WHERE o.order_identifier = t.order_identifier)",
             judged,
             what="trades referencing unknown orders",
@@ -140,8 +160,8 @@ def trades_reference_known_orders(
 def filled_within_order_quantity(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
-    judged = scope(context)
     with _connect(warehouse) as connection:
+        judged = scope(context, connection)
         orders = judged.orders("orders_ts", "trades_ts", alias="o.")
         if connection.dialect.name == "sqlite":
             # SQLite cannot take an order's filter into effective_trades per order (its recursive
@@ -182,8 +202,8 @@ def filled_within_order_quantity(
 def event_sequences_valid(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
-    judged = scope(context)
     with _connect(warehouse) as connection:
+        judged = scope(context, connection)
         cum = _number(connection, "cum_quantity")
         previous_cum = _number(connection, "previous_cum")
         query = f"""
@@ -216,10 +236,10 @@ def _unique_check(storage_identifier: str, table: str, identifier: str) -> dg.As
         description=f"Each deterministic {identifier} is stored once.",
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        judged = scope(context)
-        in_scope = "1 = 1" if judged.run_id is None else (
-            f"{identifier} IN (SELECT {identifier} FROM {table} WHERE {judged.partitions()})")
         with _connect(warehouse) as connection:
+            judged = scope(context, connection)
+            in_scope = "1 = 1" if judged.partition_keys is None else (
+                f"{identifier} IN (SELECT {identifier} FROM {table} WHERE {judged.partitions()})")
             return _result(
                 connection,
                 f"SELECT {identifier}, COUNT(*) AS copies FROM {table} WHERE {in_scope} "
@@ -240,8 +260,8 @@ def _lineage_check(storage_identifier: str, table: str) -> dg.AssetChecksDefinit
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         # extract_id is not a declared foreign key (it made bulk loads ~30% slower): checked here
-        judged = scope(context)
         with _connect(warehouse) as connection:
+            judged = scope(context, connection)
             return _result(
                 connection,
                 f"SELECT f.partition_key, f.extract_id, COUNT(*) AS fact_rows FROM {table} f "

@@ -28,6 +28,7 @@ from exec_pipeline.defs.resources import WarehouseResource
 
 SAMPLE_ROWS = 10
 
+
 @dataclass(frozen=True)
 class Scope:
     """Which facts a check judges: those of the run's partitions, or every fact (no partitions)."""

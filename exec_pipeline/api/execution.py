@@ -26,7 +26,7 @@ import datetime as dt
 import uuid
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -205,16 +205,21 @@ class OrderManager(BaseModel):
         return self
 
 
+_UNIQUE_IDENTIFIER_WIDTH = OrderManagerTable.__table__.c.unique_identifier.type.length
+_STRATEGY_IDENTIFIER_WIDTH = OrderManagerTable.__table__.c.strategy_identifier.type.length
+
+
 class _CreateRequest(BaseModel):
     """Validates ``create_batch`` arguments before anything touches the database."""
 
     model_config = ConfigDict(extra="forbid")
 
-    unique_identifier: str
+    # the columns' widths: PostgreSQL refuses a longer value at insert time, SQLite would store it
+    unique_identifier: str = Field(max_length=_UNIQUE_IDENTIFIER_WIDTH)
     target_account_uid: uuid.UUID
     target_time: AwareDatetime
     status: ManagerStatus
-    strategy_identifier: str | None
+    strategy_identifier: str | None = Field(max_length=_STRATEGY_IDENTIFIER_WIDTH)
     metadata_json: dict[str, Any] | None
 
     @field_validator("unique_identifier")

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Delete, Insert, Row, Select, Update, delete, func, insert, select, text, update
+from sqlalchemy import Connection, Delete, Insert, Row, Select, Update, delete, func, insert, select, text, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from exec_pipeline.models.execution import (
@@ -66,6 +66,30 @@ def select_managers(
     if target_time_to is not None:
         query = query.where(OrderManagerTable.target_time < target_time_to)
     return query.order_by(OrderManagerTable.target_time, OrderManagerTable.unique_identifier)
+
+
+def select_managers_of_partitions(partition_keys: list[str]) -> Select[tuple[str | None]]:
+    """The order-manager identifiers of the orders these partitions stored, and of the orders
+    their events and trades belong to: an order is stored once, by the partition that saw it
+    first, so an order finished by a later day's fills has no row in that day's partitions."""
+    with_manager = OrdersTS.order_manager_identifier.is_not(None)
+    stored_here = select(OrdersTS.order_identifier).where(OrdersTS.partition_key.in_(partition_keys))
+    # the facts' orders stored by other partitions only: those of this run are in the first branch,
+    # and leaving them out keeps the distinct set (and the look-ups below) to the few carried over
+    orders_stored_elsewhere = union(
+        select(OrderEventsTS.order_identifier).where(
+            OrderEventsTS.partition_key.in_(partition_keys), OrderEventsTS.order_identifier.not_in(stored_here)
+        ),
+        select(TradesTS.order_identifier).where(
+            TradesTS.partition_key.in_(partition_keys), TradesTS.order_identifier.not_in(stored_here)
+        ),
+    ).subquery()
+    return union(
+        select(OrdersTS.order_manager_identifier).where(OrdersTS.partition_key.in_(partition_keys), with_manager),
+        select(OrdersTS.order_manager_identifier)
+        .join(orders_stored_elsewhere, orders_stored_elsewhere.c.order_identifier == OrdersTS.order_identifier)
+        .where(with_manager),
+    )
 
 
 def update_manager_status(

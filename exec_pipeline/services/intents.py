@@ -50,16 +50,18 @@ def parse_intent_file(uri: str, data: bytes) -> tuple[list[tuple[int, dict[str, 
     except UnicodeDecodeError as exc:
         return [], [IntentError(uri, 0, None, f"not UTF-8 text: {exc}")]
     if uri.lower().endswith(".csv"):
-        rows = []
+        rows, errors = [], []
         for line_number, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
             values: dict[str, Any] = {k: v for k, v in row.items() if k and v not in (None, "")}
             if "metadata_json" in values:
                 try:
                     values["metadata_json"] = json.loads(values["metadata_json"])
                 except json.JSONDecodeError as exc:
-                    return rows, [IntentError(uri, line_number, "metadata_json", f"not JSON: {exc}")]
+                    # this row only: the rows after it are intents of their own
+                    errors.append(IntentError(uri, line_number, "metadata_json", f"not JSON: {exc}"))
+                    continue
             rows.append((line_number, values))
-        return rows, []
+        return rows, errors
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:

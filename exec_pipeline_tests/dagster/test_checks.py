@@ -218,6 +218,31 @@ def test_a_run_s_checks_judge_what_it_published_and_a_check_on_its_own_judges_ev
         assert not overfill.passed and overfill.metadata["violations"].value == 1
 
 
+def test_a_correction_reported_on_a_replacement_order_is_judged_on_its_fills_order(resources, landing_root):
+    # effective_trades counts a correction on the order of the fill it corrects (migration 0010):
+    # a run holding only the correction, reported on the replacement order, must judge that order
+    header = HEADER.rstrip("\n") + ",ref_trade_id\n"
+    common = "pairs/PB-1,PB-77,VOD.L,buy"
+    day16 = [
+        f"2026-11-16 08:00:00,PB-1-N,new,PB-1,{common},,,GBP,,,100,0.72,0,100,new,XLON,,",
+        f"2026-11-16 08:01:00,PB-1-F1,fill,PB-1,{common},50,0.71,GBP,0.5,GBP,100,0.72,50,50,partially_filled,XLON,taker,",
+        f"2026-11-16 08:02:00,PB-1-F2,fill,PB-1,{common},50,0.72,GBP,0.5,GBP,100,0.72,100,0,filled,XLON,taker,",
+    ]
+    # the next day the broker corrects F2 to 60, reporting it on the replacement order PB-1R
+    day17 = f"2026-11-17 10:00:00,PB-1-C2,correction,PB-1R,{common},60,0.72,GBP,,,100,0.72,,,,XLON,,PB-1-F2"
+    for day, rows in (("2026-11-16", day16), ("2026-11-17", [day17])):
+        (landing_root / "acme" / day).mkdir(parents=True)
+        (landing_root / "acme" / day / "fills.csv").write_text(header + "".join(row + "\n" for row in rows))
+    with dg.instance_for_test() as instance:
+        assert materialize_with_checks(resources, instance, "2026-11-16|acme").success
+        corrected = materialize_with_checks(resources, instance, "2026-11-17|acme")
+    [overfill] = [e for e in corrected.get_asset_check_evaluations() if e.check_name == "filled_within_order_quantity"]
+    assert overfill.metadata["scope"].value == "the run's partitions"
+    assert not overfill.passed and overfill.metadata["violations"].value == 1
+    assert "'PB-1'" in str(overfill.metadata["examples"].value)  # 50 + 60 of 100, on the fills' order
+    assert not corrected.success
+
+
 def test_a_re_delivery_that_drops_a_bust_fails_its_own_run(resources, landing_root):
     # found in review: a day re-delivered without its bust of another day's fill left that order
     # overfilled, but the run's checks looked only at the orders the day's new facts name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from decimal import Decimal
 
@@ -41,6 +42,15 @@ def materializations(result, key: str) -> list[dg.AssetMaterialization]:
         for event in result.get_asset_materialization_events()
         if event.asset_key.to_user_string() == key
     ]
+
+
+def write_pairs_intent(landing_root, target_time: str) -> None:
+    """The intent file registering manager "pairs" (the one ``order_rows`` orders name)."""
+    intents = landing_root / "order-managers"
+    intents.mkdir()
+    (intents / "pairs.json").write_text(json.dumps([{
+        "unique_identifier": "pairs", "target_account_uid": "00000000-0000-0000-0000-000000000004",
+        "target_time": target_time}]))
 
 
 def test_a_partition_materializes_with_lineage_metadata(resources, landing_root, warehouse_url):
@@ -188,11 +198,7 @@ def partition_statuses(instance, key: dg.AssetKey | str) -> tuple[set[str], set[
 def test_a_failed_partition_neither_stops_nor_hides_the_others_of_a_range_run(resources, landing_root, warehouse_url):
     # found in review: one unreadable file on day 17 of a backfill stopped the run there, so day 18
     # was never read, and day 16, committed, was shown as failed with its managers never moved
-    intents = landing_root / "order-managers"
-    intents.mkdir()
-    (intents / "pairs.json").write_text(json.dumps([{
-        "unique_identifier": "pairs", "target_account_uid": "00000000-0000-0000-0000-000000000004",
-        "target_time": "2026-11-16T07:55:00+00:00"}]))
+    write_pairs_intent(landing_root, "2026-11-16T07:55:00+00:00")
     days = ["2026-11-16", "2026-11-17", "2026-11-18"]
     for n, day in enumerate(days):
         write_extract(landing_root, day, "fills.csv", order_rows(day, f"PB-{n}"))
@@ -278,15 +284,55 @@ def test_intents_register_managers_and_facts_move_them(resources, landing_root, 
 
 def test_managers_registered_after_their_facts_catch_up(resources, landing_root, warehouse_url):
     write_extract(landing_root, "2026-11-17", "fills.csv", order_rows("2026-11-17", "PB-1"))
-    intents = landing_root / "order-managers"
-    intents.mkdir()
-    (intents / "pairs.json").write_text(json.dumps([{
-        "unique_identifier": "pairs", "target_account_uid": "00000000-0000-0000-0000-000000000004",
-        "target_time": "2026-11-17T07:55:00+00:00"}]))
+    write_pairs_intent(landing_root, "2026-11-17T07:55:00+00:00")
     with dg.instance_for_test() as instance:
         assert run(resources, "2026-11-17|acme", instance=instance).success  # no manager registered yet
         assert dg.materialize([order_manager_table], resources=resources, instance=instance).success
     assert OrderManager.get_by_unique_identifier("pairs", engine=get_engine(warehouse_url)).status == "completed"
+
+
+def test_a_manager_moves_when_a_later_day_finishes_its_order(resources, landing_root, warehouse_url):
+    # the order is stored by the day that first saw it; the fill that finishes it comes a day later
+    write_pairs_intent(landing_root, "2026-11-17T07:55:00+00:00")
+    new, first_fill, last_fill = order_rows("2026-11-17", "PB-1").splitlines(keepends=True)
+    write_extract(landing_root, "2026-11-17", "fills.csv", new + first_fill)
+    write_extract(landing_root, "2026-11-18", "fills.csv", last_fill.replace("2026-11-17", "2026-11-18"))
+    engine = get_engine(warehouse_url)
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([order_manager_table], resources=resources, instance=instance).success
+        assert run(resources, "2026-11-17|acme", instance=instance).success
+        assert OrderManager.get_by_unique_identifier("pairs", engine=engine).status == "executing"
+        second = run(resources, "2026-11-18|acme", instance=instance)
+    assert second.success
+    [status] = OrderStatus.read(engine=engine).to_dict("records")
+    assert status["order_status"] == "filled" and status["filled_quantity"] == Decimal(100)
+    manager = OrderManager.get_by_unique_identifier("pairs", engine=engine)
+    assert manager.status == "completed"
+    assert manager.execution_end == dt.datetime(2026, 11, 18, 8, 2, tzinfo=dt.UTC)
+    [event] = materializations(second, "execution/OrdersTS")
+    assert event.metadata["managers_moved"].value == {"pairs": "executing -> completed"}
+
+
+def test_a_bad_intent_row_stops_none_of_the_rows_after_it(resources, landing_root, warehouse_url):
+    intents = landing_root / "order-managers"
+    intents.mkdir()
+    account = "00000000-0000-0000-0000-000000000004"
+    (intents / "intents.csv").write_text(
+        "unique_identifier,target_account_uid,target_time,metadata_json\n"
+        f'alpha,{account},2026-11-17T07:00:00Z,"{{""k"": 1}}"\n'
+        f"beta,{account},2026-11-17T07:00:00Z,{{broken\n"
+        f"{'x' * 256},{account},2026-11-17T07:00:00Z,\n"
+        f'gamma,{account},2026-11-17T07:00:00Z,"{{""k"": 3}}"\n'
+    )
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([order_manager_table], resources=resources, instance=instance, raise_on_error=False)
+    assert not result.success
+    message = str(result.failure_data_for_node("execution__OrderManagerTable").error)
+    assert "intents.csv, row 3, field metadata_json: not JSON" in message
+    assert "intents.csv, row 4, field unique_identifier" in message and "255" in message
+    engine = get_engine(warehouse_url)
+    assert OrderManager.get_by_unique_identifier("gamma", engine=engine).metadata_json == {"k": 3}
+    assert OrderManager.get_by_unique_identifier("alpha", engine=engine).status == "created"
 
 
 def test_bad_intents_are_reported_with_file_row_and_field(resources, landing_root):

@@ -98,6 +98,36 @@ def test_a_chain_of_corrections_across_days_gives_one_effective_trade_and_a_bust
     assert set(effective(engine)) == {"g1", "missing-fill"}  # busting the last correction voids the trade
 
 
+def test_a_correction_reported_on_a_replacement_order_stays_on_its_fills_order(engine):
+    # found in review: after a cancel/replace, FIX reports name the replacement's ClOrdID, so a price
+    # correction of a fill made before the replace was keyed to the replacement order, and the fill
+    # moved there: the original order showed nothing filled, a manager of it lost the fill
+    publish_day(engine, DAY, "mem://d1", [
+        fill(1, "f1", "40", "10.00", order="momentum/1"),
+        fill(2, "c1", "40", "9.50", order="momentum/1.1", trade_kind="correction", ref_trade_identifier="f1"),
+        fill(3, "f2", "60", "10.00", order="momentum/1.1"),
+        # a correction of a fill the warehouse has not seen stays on its own order
+        fill(4, "cx", "3", "1.00", order="momentum/1.1", trade_kind="correction", ref_trade_identifier="missing"),
+    ])
+    publish_day(engine, dt.date(2026, 1, 6), "mem://d2", [
+        # corrected again the next day, still on the replacement order
+        fill(1, "c2", "40", "9.40", order="momentum/1.1", minute=30, trade_kind="correction", ref_trade_identifier="c1"),
+    ])
+    rows = {row.original_trade_identifier: (row.trade_identifier, row.order_identifier, row.price)
+            for row in EffectiveTrades.read(engine=engine).itertuples()}
+    assert rows == {
+        "f1": ("c2", "momentum/1", Decimal("9.40")),
+        "f2": ("f2", "momentum/1.1", Decimal("10.00")),
+        "missing": ("cx", "momentum/1.1", Decimal("1.00")),
+    }
+    # a filter on the order finds the fill through its correction
+    assert list(EffectiveTrades.read(engine=engine, order_identifier="momentum/1")["trade_identifier"]) == ["c2"]
+    # the stored correction is as reported
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT order_identifier FROM trades_ts WHERE trade_identifier = 'c2'")) == (
+            "momentum/1.1")
+
+
 def test_order_status_gives_latest_status_filled_quantity_and_average_price(engine):
     order = OrderRecord(1, t(0), "o-1", "aapl", 1, quantity=Decimal("0.6"), limit_price=Decimal("10"))
     quiet = OrderRecord(2, t(0), "o-2", "aapl", -1, quantity=Decimal("1"))
@@ -146,15 +176,28 @@ def test_order_status_sums_extreme_decimals_exactly(engine):
 
 # --- 0009: the same effective trades, in a form whose filters reach trades_ts's indexes -------------
 
+_views = importlib.import_module("exec_pipeline.migrations.versions.0002_views")
 _chains = importlib.import_module("exec_pipeline.migrations.versions.0008_effective_trades_follow_correction_chains")
 
 
 def create_0008_effective_trades(engine, name: str = "effective_trades_0008") -> str:
-    """0008's definition of effective_trades, beside the current one under another name: the oracle."""
-    sql = _chains.EFFECTIVE_TRADES.replace("CREATE VIEW effective_trades AS", f"CREATE VIEW {name} AS")
+    """0008's definition of effective_trades, beside the current one under another name, with 0010's
+    one change: a correction of a stored fill is on the fill's order. The oracle."""
+    sql = _chains.EFFECTIVE_TRADES.replace("CREATE VIEW effective_trades AS", f"CREATE VIEW {name}_as_is AS")
     assert sql != _chains.EFFECTIVE_TRADES
+    columns = ", ".join(
+        "COALESCE(f.order_identifier, e.order_identifier) AS order_identifier" if column == "order_identifier"
+        else f"e.{column}"
+        for column in (part.strip() for part in _views.TRADE_COLUMNS.split(","))
+    )
     with engine.begin() as connection:
         connection.execute(text(sql))
+        connection.execute(text(f"""
+            CREATE VIEW {name} AS
+            SELECT {columns}, e.original_trade_identifier
+            FROM {name}_as_is e
+            LEFT JOIN trades_ts f ON f.trade_identifier = e.original_trade_identifier AND f.trade_kind = 'fill'
+        """))
     return name
 
 
@@ -219,6 +262,7 @@ def test_effective_trades_has_the_rows_of_0008s_definition(engine):
     with engine.connect() as connection:
         effective = connection.execute(text(f"SELECT * FROM {oracle}")).mappings().all()
         fills = set(connection.scalars(text("SELECT trade_identifier FROM trades_ts WHERE trade_kind = 'fill'")))
+        reported_order = dict(connection.execute(text("SELECT trade_identifier, order_identifier FROM trades_ts")).all())
     corrections = [row for row in effective if row["trade_kind"] == "correction"]
     seen = {
         "corrections of a correction": sum(
@@ -229,6 +273,8 @@ def test_effective_trades_has_the_rows_of_0008s_definition(engine):
         "corrections whose references loop": sum(
             row["original_trade_identifier"] == row["trade_identifier"] for row in corrections),
         "fills busted or corrected": len(fills - {row["original_trade_identifier"] for row in effective}),
+        "corrections reported on another order than their fill's": sum(
+            row["order_identifier"] != reported_order[row["trade_identifier"]] for row in corrections),
     }
     assert all(seen.values()), seen
 

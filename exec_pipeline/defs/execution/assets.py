@@ -24,7 +24,8 @@ from exec_pipeline.defs.execution.partitions import catalogue, facts_partitions,
 from exec_pipeline.defs.resources import LandingZoneResource, WarehouseResource
 from exec_pipeline.lib.landing import LandingZoneError
 from exec_pipeline.lib.warehouse import describe_error
-from exec_pipeline.models.execution import MANAGER_STATUSES, OrderManagerTable, OrdersTS
+from exec_pipeline.models.execution import MANAGER_STATUSES, OrderManagerTable
+from exec_pipeline.repositories import execution as repo
 from exec_pipeline.services.execution import advance_managers_from_facts
 from exec_pipeline.services.ingestion import IngestResult, ingest_partition
 from exec_pipeline.services.intents import apply_intent_files
@@ -359,11 +360,7 @@ def _advance_managers(engine: Engine, results: list[IngestResult]) -> dict[str, 
     if not keys:
         return {}
     with Session(engine) as session, session.begin():
-        managers = session.execute(
-            select(OrdersTS.order_manager_identifier)
-            .where(OrdersTS.partition_key.in_(keys), OrdersTS.order_manager_identifier.is_not(None))
-            .distinct()
-        ).scalars().all()
+        managers = session.execute(repo.select_managers_of_partitions(keys)).scalars().all()
         return advance_managers_from_facts(session, managers) if managers else {}
 
 

@@ -46,11 +46,26 @@ class Scope:
         """A condition on ``order_identifier``: the orders that ``tables``' facts in scope name."""
         if self.partition_keys is None or self.replaced:
             return "1 = 1"
-        named = " UNION ".join(
+        named = [
             f"SELECT order_identifier FROM {table} WHERE {self.partitions()} AND order_identifier IS NOT NULL"
             for table in tables
-        )
-        return f"{alias}order_identifier IN ({named})"
+        ]
+        if "trades_ts" in tables:
+            # and the orders of the fills that busts and corrections in scope adjust, through chains:
+            # effective_trades counts a correction on its fill's order, which after a cancel/replace
+            # is not the order the correction was reported on
+            named.append(f"""SELECT f.order_identifier FROM trades_ts f WHERE f.trade_identifier IN (
+                WITH RECURSIVE adjusted(trade_identifier) AS (
+                    SELECT ref_trade_identifier FROM trades_ts
+                    WHERE {self.partitions()} AND ref_trade_identifier IS NOT NULL
+                    UNION
+                    SELECT t.ref_trade_identifier FROM trades_ts t
+                    JOIN adjusted a ON t.trade_identifier = a.trade_identifier
+                    WHERE t.ref_trade_identifier IS NOT NULL
+                )
+                SELECT trade_identifier FROM adjusted
+            ) AND f.order_identifier IS NOT NULL""")
+        return f"{alias}order_identifier IN ({' UNION '.join(named)})"
 
     def statement(self, query: str) -> TextClause:
         statement = text(query)

@@ -23,9 +23,9 @@ statement per account). A row's ``levelOfDetail`` decides what it is, whatever i
 (some queries emit ``<Trade levelOfDetail="ORDER">``): ``EXECUTION`` rows are fills, ``ORDER``
 rows are orders (IB's per-order summary of the executions, not more fills: counting both would
 double every trade), any other level (``CLOSED_LOT``, ``SYMBOL_SUMMARY``, ``ASSET_SUMMARY``, ...)
-is skipped and counted in ``stats["skipped_<level>"]``. Without ``levelOfDetail`` a ``<Trade>``
-is an execution and an ``<Order>`` an order; other elements are skipped
-(``stats["skipped_unknown_row"]``).
+is skipped and counted in ``stats["skipped_<level>"]``. Without ``levelOfDetail``, or with a
+missing value there (``levelOfDetail=""``, ``"N/A"``, ... below), a ``<Trade>`` is an execution
+and an ``<Order>`` an order; other elements are skipped (``stats["skipped_unknown_row"]``).
 
 The document is parsed with ``defusedxml`` with DTDs forbidden: a document type declaration,
 entity declaration (billion laughs, quadratic blow-up) or external entity makes the whole file
@@ -36,8 +36,10 @@ unreadable, as do non-XML, truncated or mis-encoded bytes and a root other than
 The document is read one statement at a time (``iterparse``): a statement's rows are read when
 its ``</FlexStatement>`` is parsed, then the statement is dropped, so memory holds a block of the
 file and one statement (one account), not the document (:func:`read_stream`; ingestion streams
-the file). A file that goes wrong after whole statements raises after their records were read:
-ingestion then publishes nothing from the partition.
+the file), besides the identifiers yielded and the few rejects held to the end of the file
+(busts/corrections whose original their statement lacks, below). A file that goes wrong after
+whole statements raises after their records were read: ingestion then publishes nothing from the
+partition.
 
 Record numbers are the 1-based positions of the rows of all ``<Trades>`` sections of the file,
 in document order (skipped rows count too, so a number always points at the same element).
@@ -66,7 +68,9 @@ Values
   ``Z``; old statements) is honoured as the instant. Other date formats a query can be set to
   (``MM/dd/yyyy``, ``dd-MMM-yy``, ...) are ambiguous and rejected: set the Flex query's date
   format to ``yyyyMMdd`` or ``yyyy-MM-dd``. Without ``dateTime`` the trade time is ``tradeDate``
-  + ``tradeTime`` (old statements, ``stats["time_from_trade_date"]``).
+  + ``tradeTime`` (old statements, ``stats["time_from_trade_date"]``). The rules below reject a
+  time, except an execution's ``orderTime``: it only dates the order derived from the execution,
+  which then takes the execution's time (see "Orders without an ORDER row").
 - Daylight saving time, never guessed: a zone abbreviation must be the source zone's name at that
   local time (``tzname()``; ``EST``/``EDT`` for ``America/New_York``, ``CET``/``CEST`` for
   ``Europe/Zurich``, ``GMT``/``BST`` for ``Europe/London``; ``UTC`` only where the zone is at
@@ -107,19 +111,25 @@ attributes ``multiplier``, ``strike``, ``expiry``, ``putCall``, ``underlyingSymb
   ``origTradeID``. Its quantity and price are the row's (the corrected values).
 - otherwise "fill" (``ExchTrade``, ``BookTrade``, ``FracShare``, ...).
 
-Busts and corrections carry ``ref_trade_identifier``, the identifier of the fill they refer to,
-resolved in this order: the trade identifier rule applied to ``origTransactionID`` (IB's id of
-the booking cancelled or corrected: it names the fill in any statement or file, with nothing
-else read); the latest earlier fill of this statement (earlier by ``transactionID`` when both
-are numeric, else by position) with ``tradeID`` = ``origTradeID``; when the row itself has no
-``transactionID`` (a statement without transactionIDs, whose fills go by ``tradeID``) the rule
-applied to ``origTradeID``; the latest earlier fill of the statement with the same order,
-instrument, quantity and price not yet referred to, for a bust naming neither
+Busts and corrections carry ``ref_trade_identifier``, the identifier of the fill (or correction)
+they refer to, resolved in this order: the trade identifier rule applied to ``origTransactionID``
+(IB's id of the booking cancelled or corrected: it names the fill in any statement or file, with
+nothing else read); the latest earlier fill or correction of this statement (earlier by
+``transactionID`` when both are numeric, else by position) with ``tradeID`` = ``origTradeID`` (a
+correction goes by its own ``tradeID`` when it differs from its ``origTradeID``: a bust or
+correction of a correction refers to that correction, and the warehouse's ``effective_trades``
+follows the chain back to the fill); when the row itself has no ``transactionID`` (a statement
+without transactionIDs, whose fills go by ``tradeID``) the rule applied to ``origTradeID``. A
+bust naming neither is matched once the statement's rows naming their original are resolved: the
+latest earlier fill of the statement with the same order, instrument, quantity and price that no
+bust or correction of the statement, or yielded from an earlier statement of the file, refers to
 (``stats["ref_by_match"]``). When none applies the row is rejected: ``origTransactionID is
 missing and the fill of origTradeID ... is not in this statement`` (a fill of another statement
 can be named only by ``origTransactionID``: keep it in the Flex query) or ``origTradeID ...
-cannot tell which fill``. Their OrderEventsTS row has event_type ``trade_cancel`` /
-``trade_correct``.
+cannot tell which fill``. Those rejects come at the end of the file, and not at all when the same
+row (the same trade identifier) is read from another statement of the file that has its original
+(overlapping statements; counted in ``stats["duplicate_rows"]``). Their OrderEventsTS row has
+event_type ``trade_cancel`` / ``trade_correct``.
 
 Re-booking: IB corrects a fill by cancelling it and booking the corrected fill again under the
 *same* ``tradeID`` (with a new ``transactionID``; the cancellation's ``origTransactionID`` names
@@ -143,8 +153,12 @@ part), and Flex has no field for the size or the unfilled remainder; ``order_typ
 
 Orders without an ORDER row (queries without "Orders", the usual case): one **OrdersTS** row is
 derived per order from its first execution in time (first fill, else first cancellation), with
-``quantity`` ``None`` (unknown) and that execution's raw record as ``venue_metadata``
-(``stats["derived_orders"]``).
+``order_time`` = its ``orderTime``, ``quantity`` ``None`` (unknown) and that execution's raw record
+as ``venue_metadata`` (``stats["derived_orders"]``). Without ``orderTime``, or with one that cannot
+be read (ambiguous in the repeated autumn hour, in the spring gap, malformed, an abbreviation not
+the zone's), ``order_time`` is the execution's time; the execution is kept, not rejected, and an
+unusable ``orderTime`` is counted in ``stats["unusable_order_times"]`` (its raw text stays in
+``venue_metadata``). An order whose ORDER row is rejected is derived from its executions.
 
 Each execution also gives one **OrderEventsTS** row for its order (none when the row has no order
 id; ``stats["fills_without_order"]``). A statement never shows an order's size, whether more of it
@@ -168,7 +182,8 @@ order is allocated to):
   ``(accountId, "orderReference", ..)``. ORDER rows and executions share the rule, so fills join
   their orders, and the same trade or order in two overlapping statements (two files, two days)
   gets the same identifier. Within one file a fact seen twice (overlapping statements in one
-  file, duplicated rows) is yielded once (``stats["duplicate_rows"]``).
+  file, duplicated rows) is yielded once (``stats["duplicate_rows"]``); a bust/correction already
+  yielded from one statement is not resolved again in another (which may lack its original).
 
 Mappings: ``account_identifier`` = ``context.account(accountId)``; ``asset_identifier`` =
 ``context.asset(symbol, conid, isin)`` — for options and futures ``symbol`` is IB's full local
@@ -177,14 +192,16 @@ symbol (``AAPL  220318C00150000``, ``ESH2``), so a catalogue maps by symbol or b
 Rejects (reading goes on with the next row; ``raw_record`` = the row's XML text): a missing
 ``tradeID`` with no fallback, ``symbol``, ``quantity``, ``tradePrice`` or ``dateTime``; a bad
 number or time (a time the clocks skipped, one of the repeated autumn hour without zone
-abbreviation, an abbreviation that is not the zone's); an unknown ``buySell``; a zero quantity; a value longer than its warehouse
-column; a bust/correction whose fill cannot be told (above); an ORDER row without order id,
-symbol, side or time.
+abbreviation, an abbreviation that is not the zone's; not an execution's ``orderTime``, above);
+an unknown ``buySell``; a zero quantity; a value longer than its warehouse column; a
+bust/correction whose fill cannot be told (above); an ORDER row without order id, symbol, side or
+time, or with an unusable ``orderTime``.
 
 Counters in ``context.stats``: ``statements``, ``rows``, ``fills``, ``busts``, ``corrections``,
 ``order_rows``, ``derived_orders``, ``events``, ``rebooked_fills``, ``duplicate_rows``,
 ``ref_by_match``, ``fills_without_order``, ``date_only_times``, ``time_from_trade_date``,
-``identifiers_like_missing``, ``skipped_<level>`` / ``skipped_unknown_row``, ``rejects``.
+``unusable_order_times``, ``identifiers_like_missing``, ``skipped_<level>`` /
+``skipped_unknown_row``, ``rejects``.
 """
 
 from __future__ import annotations
@@ -218,7 +235,10 @@ NAME = "ibkr_flex"
 #: 2.0.0: executions identified by transactionID (re-booked fills kept); ORDER rows give no order size or filled status
 #: 2.1.0: times with a zone abbreviation ("HHmmss TZ") read and checked against the zone; local times in
 #: the repeated autumn hour (without abbreviation) or in the spring gap rejected; symbol/conid/isin NA kept
-VERSION = "2.1.0"
+#: 2.2.0: levelOfDetail="" (a missing value) read as absent; busts/corrections of a correction found by its tradeID;
+#: a bust/correction repeated in overlapping statements of a file yielded once, never rejected; content matching
+#: after the explicit references; an execution's unusable orderTime dates its derived order by the execution
+VERSION = "2.2.0"
 
 Record = OrderRecord | OrderEventRecord | TradeRecord | RejectRecord
 
@@ -242,6 +262,8 @@ _CANCEL_TYPES = frozenset({"TradeCancel", "FracShareCancel"})
 _CORRECT_TYPES = frozenset({"TradeCorrect"})
 _DEFAULT_LEVEL = {"Trade": "EXECUTION", "Order": "ORDER"}
 _KIND_COUNTER = {"fill": "fills", "bust": "busts", "correction": "corrections"}
+#: the kinds of execution rows yielded (not "duplicate" copies, nor "unresolved" ones held to the end)
+_YIELDED_KINDS = frozenset(_KIND_COUNTER)
 
 _DECIMAL_LIMIT = 30  # |adjusted exponent|: 1e30 is far beyond any price, quantity or amount
 _GROUPED_NUMBER = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
@@ -391,7 +413,7 @@ class _Exec:
         "side", "quantity", "price", "time", "order_time", "trade_id", "transaction_id",
         "transaction_number", "exec_id", "orig_trade_id", "orig_transaction_id",
         "order_key", "remote_id", "currency", "commission", "commission_asset", "net_cash", "venue",
-        "trade_parts", "trade_identifier", "ref_identifier", "derive_order", "reject",
+        "unusable_order_time", "trade_parts", "trade_identifier", "ref_identifier", "derive_order", "reject",
     )  # fmt: skip
 
     def __init__(self, number: int, element: Element, attrs: dict[str, str]) -> None:
@@ -402,6 +424,7 @@ class _Exec:
         self.trade_identifier = ""
         self.ref_identifier: str | None = None
         self.derive_order = False
+        self.unusable_order_time = False
         self.reject: RejectRecord | None = None
 
 
@@ -462,6 +485,11 @@ class _Reader:
         # a catalogue entry without ``timezone`` reads UTC; a reject of another abbreviation asks for the zone
         self.clock = _Clock(context.timezone, zone_configured=context.config.timezone_configured)
         self.emitted: set[str] = set()
+        #: what the busts/corrections yielded so far refer to: no longer free for a content match
+        self.referenced: set[str] = set()
+        #: busts/corrections whose original their statement cannot tell, by trade identifier: rejected
+        #: at the end of the file unless a copy of the same row is read from another statement
+        self.unresolved: dict[str, tuple[int, RecordError, str]] = {}
         self.order_keys: dict[tuple[str | None, ...], str] = {}
 
     def time(self, attrs: dict[str, str], field: str) -> dt.datetime | None:
@@ -555,7 +583,13 @@ class _Reader:
         row.side = _side(attrs, signed, cancel=kind == "bust")
         row.price = _decimal(attrs, "tradePrice", required=True)
         row.time = self.trade_time(attrs)
-        row.order_time = self.time(attrs, "orderTime")
+        # orderTime only dates the order derived from this row: an unusable one (ambiguous, in the
+        # spring gap, another zone's name, malformed) is taken as missing, never losing the fill
+        try:
+            row.order_time = self.time(attrs, "orderTime")
+        except RecordError:
+            row.order_time = None
+            row.unusable_order_time = True
         parts = _order_parts(attrs, account)
         if parts is None:
             row.order_key = None
@@ -616,7 +650,9 @@ class _Reader:
     # --- identities ---
 
     def assign_identities(self, execs: list[_Exec]) -> list[_Exec]:
-        """Trade identifiers (each a function of its own row), then references of busts/corrections."""
+        """Trade identifiers (each a function of its own row), then references of busts/corrections:
+        first those that name their original, then those that name none (matched by content to a
+        fill no reference names). Returns the rows to yield."""
         identifier = self.context.identifier
         by_trade_id: dict[tuple[str | None, str], list[_Exec]] = {}
         fills: list[_Exec] = []
@@ -637,23 +673,58 @@ class _Reader:
                     self.stats["rebooked_fills"] += 1
                 same_trade.append(row)
             fills.append(row)
-        referenced: set[str] = set()
+        adjustments: list[_Exec] = []
         for row in execs:
-            if row.kind in ("bust", "correction"):
-                try:
-                    row.trade_parts = self.own_parts(row)
-                    row.trade_identifier = identifier("trade", *row.trade_parts)
-                    if row.trade_identifier in seen:
-                        self.stats["duplicate_rows"] += 1
-                        row.kind = "duplicate"
-                        continue
-                    row.ref_identifier = self.reference(row, by_trade_id, fills, referenced)
-                except RecordError as error:
-                    row.reject = self.context.reject_error(row.number, error, _raw(row.element))
-                    continue
-                seen.add(row.trade_identifier)
-                referenced.add(row.ref_identifier)
-        return [row for row in execs if row.reject is None and row.kind != "duplicate"]
+            if row.kind not in ("bust", "correction"):
+                continue
+            try:
+                row.trade_parts = self.own_parts(row)
+            except RecordError as error:
+                row.reject = self.context.reject_error(row.number, error, _raw(row.element))
+                continue
+            row.trade_identifier = identifier("trade", *row.trade_parts)
+            # a copy of one already read (this statement, or yielded from another of the file) is
+            # not resolved again: where its original is missing it would be rejected though read
+            if row.trade_identifier in seen or row.trade_identifier in self.emitted:
+                self.stats["duplicate_rows"] += 1
+                row.kind = "duplicate"
+                continue
+            seen.add(row.trade_identifier)
+            adjustments.append(row)
+            if row.kind == "correction" and row.trade_id is not None and row.trade_id != row.orig_trade_id:
+                # a bust/correction of this correction names it by its tradeID (the warehouse's
+                # effective_trades follows the chain back to the fill)
+                by_trade_id.setdefault((row.account, row.trade_id), []).append(row)
+        referenced: set[str] = set()
+        # explicit references first: a fill one of them names is not free for a content match
+        named = [row for row in adjustments if row.orig_transaction_id is not None or row.orig_trade_id is not None]
+        nameless = [row for row in adjustments if row.orig_transaction_id is None and row.orig_trade_id is None]
+        for row in named + nameless:
+            try:
+                row.ref_identifier = self.reference(row, by_trade_id, fills, referenced)
+            except RecordError as error:
+                self.hold_unresolved(row, error)
+                continue
+            referenced.add(row.ref_identifier)
+        return [row for row in execs if row.reject is None and row.kind in _YIELDED_KINDS]
+
+    def hold_unresolved(self, row: _Exec, error: RecordError) -> None:
+        """Keep the reject of a bust/correction whose original this statement cannot tell until the
+        end of the file: another statement (overlapping) may hold the original and the same row."""
+        row.kind = "unresolved"
+        if row.trade_identifier in self.unresolved:  # the same row in another statement, unresolved too
+            self.stats["duplicate_rows"] += 1
+        else:
+            self.unresolved[row.trade_identifier] = (row.number, error, _raw(row.element))
+
+    def unresolved_rejects(self) -> Iterator[RejectRecord]:
+        """The held rejects (end of the file), but those whose row was read from another statement."""
+        for trade_identifier, (number, error, raw) in self.unresolved.items():
+            if trade_identifier in self.emitted:
+                self.stats["duplicate_rows"] += 1
+            else:
+                yield self.context.reject_error(number, error, raw)
+        self.unresolved.clear()
 
     @staticmethod
     def own_parts(row: _Exec) -> tuple[str | None, ...]:
@@ -680,6 +751,7 @@ class _Reader:
         if row.orig_transaction_id is not None:  # names the booking itself, in any statement or file
             return identifier("trade", account, "transactionID", row.orig_transaction_id)
         if row.orig_trade_id is not None:
+            # the fill (or correction) of that tradeID booked latest before this row
             candidates = [f for f in by_trade_id.get((account, row.orig_trade_id), ()) if _before(f, row)]
             if candidates:
                 latest = candidates[0]
@@ -696,6 +768,7 @@ class _Reader:
             )
         if row.kind == "bust":
             match: _Exec | None = None
+            earlier = self.referenced  # referred to by busts/corrections of earlier statements of the file
             for fill in fills:
                 if (
                     fill.order_key == row.order_key
@@ -703,6 +776,7 @@ class _Reader:
                     and fill.quantity == row.quantity
                     and fill.price == row.price
                     and fill.trade_identifier not in referenced
+                    and fill.trade_identifier not in earlier
                     and _before(fill, row)
                     and (match is None or _before(match, fill))
                 ):
@@ -744,6 +818,10 @@ class _Reader:
             self.stats["duplicate_rows"] += 1
             return
         emitted.add(row.trade_identifier)
+        if row.ref_identifier is not None:
+            self.referenced.add(row.ref_identifier)
+        if row.unusable_order_time:
+            self.stats["unusable_order_times"] += 1
         context = self.context
         if row.derive_order and row.order_key is not None and row.order_key not in emitted:
             emitted.add(row.order_key)
@@ -828,8 +906,8 @@ class _Reader:
         for number, element in rows:
             stats["rows"] += 1
             attrs = element.attrib
-            level = attrs.get("levelOfDetail")
-            level = _DEFAULT_LEVEL.get(element.tag) if level is None else level.strip().upper()
+            level = _get(attrs, "levelOfDetail")  # "" and the other missing markers: as if absent
+            level = _DEFAULT_LEVEL.get(element.tag) if level is None else level.upper()
             try:
                 if level == "EXECUTION":
                     row = self.parse_exec(number, element, account)
@@ -852,7 +930,7 @@ class _Reader:
             if isinstance(item, _Exec):
                 if item.reject is not None:
                     yield item.reject
-                elif item.kind != "duplicate":
+                elif item.kind in _YIELDED_KINDS:
                     yield from self.records(item)
             elif isinstance(item, _OrderRow):
                 identifier = item.record.order_identifier
@@ -879,6 +957,7 @@ def read_stream(blocks: Iterable[bytes], context: ReaderContext) -> Iterator[Rec
     reader = _Reader(context)
     for statement, rows in _statements(blocks, context.uri):
         yield from reader.read_statement(statement, rows)
+    yield from reader.unresolved_rejects()
 
 
 def _statements(blocks: Iterable[bytes], uri: str) -> Iterator[tuple[Element, list[tuple[int, Element]]]]:

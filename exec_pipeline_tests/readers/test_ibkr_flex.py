@@ -556,6 +556,33 @@ def test_cancellation_without_orig_trade_id() -> None:
     assert 'transactionID="3831648707"' in reject.raw_record
 
 
+
+def test_a_cancellation_naming_nothing_takes_a_fill_no_other_cancellation_names() -> None:
+    # found in review: the nameless cancellation (matched by content) took fill 102, which a later
+    # cancellation names by origTransactionID: 102 was busted twice and 101 stayed effective
+    first = execution("1", "101", "9001", "100", "10", notes="", date_time="20220215;100000")
+    second = execution("2", "102", "9001", "100", "10", notes="", date_time="20220215;100100")
+    nameless = cancellation(first, "103", origTradeID="", origTransactionID="", dateTime="20220215;120000")
+    explicit = cancellation(second, "104", dateTime="20220215;120100")  # names transactionID 102
+    data = document(statement("U1111111", [first, second, nameless, explicit]))
+    out = Output(data)
+    assert out.rejects == []
+    assert_agrees_with_ibflex(data, out)
+    check_contract(out.records)
+    assert out.trade("104").ref_trade_identifier == out.trade("102").trade_identifier
+    assert out.trade("103").ref_trade_identifier == out.trade("101").trade_identifier
+    assert out.context.stats["ref_by_match"] == 1
+    # the same in an overlapping statement of the file, after one where 102's cancellation was read
+    data = document(
+        statement("U1111111", [first, second, explicit]),
+        statement("U1111111", [first, second, nameless, explicit], fromDate="20220215", toDate="20220216"),
+    )
+    out = Output(data)
+    assert out.rejects == []
+    assert out.trade("103").ref_trade_identifier == out.trade("101").trade_identifier
+    assert out.context.stats["duplicate_rows"] == 3
+
+
 def test_correction_refers_to_the_original_and_replaces_it() -> None:
     original = execution("500001", "900001", "3001", "100", "50.00", notes="")
     corrected = execution("500002", "900002", "3001", "100", "50.05", transactionType="TradeCorrect",
@@ -575,6 +602,41 @@ def test_correction_refers_to_the_original_and_replaces_it() -> None:
     implicit = execution("500003", "900003", "3001", "100", "50.05", origTradeID="500001", notes="")
     out = Output(document(statement("U1111111", [original, implicit])))
     assert out.trade("900003").trade_kind == "correction"
+
+
+
+# A fill corrected twice, the second correction naming the first by origTradeID only (a query
+# without origTransactionID), and a cancellation of the first correction.
+CHAIN_FILL = execution("500001", "900001", "3001", "100", "50.00", notes="")
+CHAIN_FIX = execution("500002", "900002", "3001", "100", "50.05", transactionType="TradeCorrect", origTradeID="500001",
+                      origTransactionID="", notes="", date_time="20220215;102027")  # fmt: skip
+CHAIN_FIX_AGAIN = execution("500003", "900003", "3001", "100", "50.07", transactionType="TradeCorrect",
+                            origTradeID="500002", origTransactionID="", notes="",
+                            date_time="20220215;102028")  # fmt: skip
+CHAIN_FIX_CANCEL = cancellation(CHAIN_FIX, "900004", origTransactionID="", dateTime="20220215;160000")
+
+
+def test_a_correction_or_cancellation_of_a_correction_refers_to_that_correction(engine) -> None:
+    # found in review: only fills were looked up by origTradeID, so both were rejected as "not in
+    # this statement" although the correction they name is in it
+    corrected_twice = document(statement("U1111111", [CHAIN_FILL, CHAIN_FIX, CHAIN_FIX_AGAIN]))
+    out = Output(corrected_twice)
+    assert out.rejects == []
+    assert_agrees_with_ibflex(corrected_twice, out)
+    check_contract(out.records)
+    fix, again = out.trade("900002"), out.trade("900003")
+    assert fix.ref_trade_identifier == out.trade("900001").trade_identifier
+    assert again.trade_kind == "correction" and again.ref_trade_identifier == fix.trade_identifier
+    cancelled = document(statement("U1111111", [CHAIN_FILL, CHAIN_FIX, CHAIN_FIX_CANCEL]))
+    out = Output(cancelled)
+    assert out.rejects == []
+    assert_agrees_with_ibflex(cancelled, out)
+    bust = out.trade("900004")
+    assert bust.trade_kind == "bust" and bust.ref_trade_identifier == out.trade("900002").trade_identifier
+    # the warehouse follows the chain back to the fill: the second correction is the trade
+    publish_partition(SOURCE, dt.date(2022, 2, 15), [_facts("memory://twice.xml", corrected_twice)], engine=engine)
+    (effective,) = EffectiveTrades.read(engine=engine).to_dict("records")
+    assert effective["trade_identifier"] == again.trade_identifier and effective["price"] == Decimal("50.07")
 
 
 # IB re-books a corrected fill under the same tradeID: fill 451001 (transactionID 1850001, 10 @ 1.50)
@@ -782,8 +844,11 @@ def test_a_time_in_the_repeated_autumn_hour_without_zone_is_rejected_saying_how_
     assert reject.field == "dateTime" and "ambiguous" in reject.reason and "America/New_York" in reject.reason
     assert "05:30:00 UTC" in reject.reason and "06:30:00 UTC" in reject.reason
     assert "HHmmss TZ" in reject.reason  # how to fix it in the Flex query
+    # an execution's orderTime only dates the order derived from it: its time then (see below)
     out = _one_trade("20261101;023000", orderTime="2026-11-01;01:59:59")
-    assert _time_reject(out).field == "orderTime"
+    assert out.rejects == [] and out.context.stats["unusable_order_times"] == 1
+    (order,) = [o for o in out.orders if o.order_remote_id == "1099"]
+    assert order.order_time == out.trades[1].trade_time == dt.datetime(2026, 11, 1, 7, 30, tzinfo=UTC)
     # with an explicit offset (old statements) it is no longer ambiguous
     assert _one_trade("20261101;013000-0500").trades[1].trade_time == dt.datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
 
@@ -792,6 +857,40 @@ def test_a_time_in_the_spring_gap_is_rejected() -> None:
     for form in ("20260308;023000", "20260308;023000 EST", "20260308;023000 EDT"):
         reject = _time_reject(_one_trade(form))
         assert reject.field == "dateTime" and "does not exist" in reject.reason, reject
+
+
+
+@pytest.mark.parametrize(
+    "order_time",
+    ["2026-11-01;01:59:59", "20260308;023000", "20261115;093000 CET", "20261115;093000 E5T", "yesterday"],
+)
+def test_an_unusable_order_time_of_an_execution_keeps_the_fill_and_dates_its_order_by_the_fill(order_time: str) -> None:
+    # decided in review: an execution's orderTime (ambiguous, in the spring gap, with another
+    # zone's name, malformed) only dates the order derived from it, so it no longer rejects the
+    # fill: the order takes the execution's time, as without orderTime
+    out = _one_trade("20261115;093000", orderTime=order_time)
+    assert out.rejects == []
+    trade = out.trade("1830099")
+    assert trade.trade_time == dt.datetime(2026, 11, 15, 14, 30, tzinfo=UTC)
+    assert out.event_of(trade).event_type == "partially_filled"
+    (order,) = [o for o in out.orders if o.order_remote_id == "1099"]
+    assert order.order_time == trade.trade_time
+    assert order.venue_metadata["orderTime"] == order_time  # the raw text is kept
+    assert out.context.stats["unusable_order_times"] == 1 and out.context.stats["derived_orders"] == 2
+
+
+def test_an_order_row_with_an_unusable_order_time_is_rejected_and_its_order_derived_from_its_fills() -> None:
+    ambiguous = "20261101;013000"
+    order = order_row("4003", "100", "10", dateTime="20261101;093000", orderTime=ambiguous)
+    fill = execution("443001", "1843001", "4003", "100", "10", date_time="20261101;093000", order_time=ambiguous)
+    out = Output(document(statement("U1111111", [("Order", order), fill])))
+    (reject,) = out.rejects
+    assert reject.record_number == 1 and reject.field == "orderTime" and "ambiguous" in reject.reason
+    assert reject.raw_record.startswith("<Order ")
+    (derived,) = out.orders  # the order is not lost: derived from its execution, dated by it
+    assert derived.record_number == 2 and derived.order_time == out.trade("1843001").trade_time
+    assert out.context.stats["order_rows"] == 0 and out.context.stats["derived_orders"] == 1
+    assert out.context.stats["unusable_order_times"] == 1
 
 
 @pytest.mark.parametrize(
@@ -904,12 +1003,56 @@ def test_other_levels_of_detail_are_skipped_and_counted() -> None:
     assert out.context.stats["order_rows"] == 1 and out.context.stats["derived_orders"] == 0
 
 
+
+def test_an_empty_level_of_detail_is_a_missing_one() -> None:
+    # found in review: <Trade levelOfDetail=""> was skipped as an unknown row and its fill lost;
+    # "" is a missing value, and a <Trade> without levelOfDetail is an execution
+    row = execution("431001", "1830001", "1001", "100", "172.10", levelOfDetail="")
+    data = document(statement("U1111111", [row]))
+    out = Output(data)
+    assert_agrees_with_ibflex(data, out)  # ibflex reads it as a trade too
+    assert out.rejects == [] and len(out.events) == 1
+    assert out.trade("1830001").trade_kind == "fill" and out.orders[0].order_remote_id == "1001"
+    assert out.context.stats["fills"] == 1 and out.context.stats["skipped_unknown_row"] == 0
+    # the other missing markers alike; an <Order> is an order, and other elements stay skipped
+    order = order_row("1001", "100", "172.10", levelOfDetail="N/A")
+    lot = execution("431001", "", "", "-100", "172.10", levelOfDetail=" ")
+    out = Output(document(statement("U1111111", [("Order", order), ("Lot", lot), dict(row, levelOfDetail="--")])))
+    assert out.rejects == [] and len(out.trades) == 1 and len(out.orders) == 1
+    assert out.context.stats["order_rows"] == 1 and out.context.stats["derived_orders"] == 0
+    assert out.context.stats["skipped_unknown_row"] == 1
+
+
 def test_same_trade_twice_in_one_file_is_yielded_once() -> None:
     data = document(statement("U1111111", [A1, A2]), statement("U1111111", [A2, A3]))
     out = Output(data)
     assert [t.venue_metadata["transactionID"] for t in out.trades] == ["1830001", "1830002", "1830003"]
     check_contract(out.records)
     assert out.context.stats["duplicate_rows"] == 1
+
+
+
+@pytest.mark.parametrize("names", ["origTradeID", "nothing"])
+def test_a_cancellation_repeated_in_overlapping_statements_is_yielded_once_and_not_rejected(names: str) -> None:
+    # found in review: the copy in the statement without the fill was rejected ("not in this
+    # statement") although the same cancellation was read from the other statement of the file
+    fill = execution("1", "101", "9001", "100", "10", notes="", date_time="20220215;100000")
+    unnamed = {"origTransactionID": ""} if names == "origTradeID" else {"origTransactionID": "", "origTradeID": ""}
+    cancel = cancellation(fill, "105", dateTime="20220216;100000", **unnamed)
+    with_fill = statement("U1111111", [fill, cancel], fromDate="20220215", toDate="20220216")
+    without_fill = statement("U1111111", [cancel], fromDate="20220216", toDate="20220217")
+    for data in (document(with_fill, without_fill), document(without_fill, with_fill)):
+        out = Output(data)
+        assert out.rejects == [] and out.context.stats["rejects"] == 0
+        check_contract(out.records)
+        assert [t.trade_kind for t in out.trades] == ["fill", "bust"]
+        assert out.trade("105").ref_trade_identifier == out.trade("101").trade_identifier
+        assert out.context.stats["busts"] == 1 and out.context.stats["duplicate_rows"] == 1
+    # where no statement of the file has the fill, the cancellation is rejected, once
+    out = Output(document(without_fill, without_fill))
+    (reject,) = out.rejects
+    assert reject.record_number == 1 and 'transactionID="105"' in reject.raw_record
+    assert out.trades == [] and out.context.stats["rejects"] == 1 and out.context.stats["duplicate_rows"] == 1
 
 
 # --- bad input ------------------------------------------------------------------------------------------------
@@ -927,7 +1070,6 @@ def test_same_trade_twice_in_one_file_is_yielded_once() -> None:
         ({"dateTime": "", "tradeDate": ""}, "dateTime", "missing"),
         ({"dateTime": "2022-13-45;10:20:26"}, "dateTime", "not a valid time"),
         ({"dateTime": "20220215;1020"}, "dateTime", "time"),
-        ({"orderTime": "yesterday"}, "orderTime", "date/time"),
         ({"tradeID": "", "transactionID": "", "ibExecID": ""}, "tradeID", "missing"),
         ({"buySell": "HOLD"}, "buySell", "BUY"),
         ({"buySell": "BUY", "quantity": "-100"}, "buySell", "contradicts"),

@@ -68,25 +68,31 @@ bust (``bust``, ``break``, ``trade_cancel``, ``cancel_trade``), correction (``co
 ``correct``, ``trade_correct``), or an order event: ``new``, ``pending_new``, ``canceled``
 (``cancelled``), ``pending_cancel``, ``replaced`` (``amended``), ``pending_replace``,
 ``rejected``, ``expired``, ``restated``, ``status``, ``done_for_day``, ``suspended``. For a
-status-only report of a filled order use ``status`` with ``order_status`` ``filled``.
+status-only report of a filled order use ``status`` with ``order_status`` ``filled``. As in these
+defaults, a word that ``exec_type_values`` maps to ``filled`` or ``partially_filled`` is a fill, to
+``trade_cancel`` a bust, to ``trade_correct`` a correction (each gives its trade and its event).
 
 Options (``options:`` of the source in the catalogue, validated by :class:`Options`):
 ``columns`` (above), ``delimiter`` (``","``), ``quotechar`` (``'"'``), ``encoding``
-(``utf-8``; a UTF-8 BOM is skipped), ``skip_lines`` (lines before the header, 0),
+(``utf-8``; a UTF-8 BOM is skipped; a character encoding: ``rot13``, ``base64``, ``zlib``... are
+refused), ``skip_lines`` (lines before the header, 0; blank lines after them are skipped too),
 ``time_format`` (``None`` = ISO-8601; ``epoch_s`` / ``epoch_ms`` / ``epoch_us`` / ``epoch_ns``;
-or a ``strptime`` format), ``decimal_comma`` (``1234,5``), ``thousands_separator`` (between
-groups of 3 digits: ``1.234,5``, ``1,234.5``), ``side_values`` / ``exec_type_values`` /
-``status_values`` (broker word -> canonical value, added to the defaults), ``venue`` (default
-venue), ``ids_per_symbol`` (the broker numbers orders and trades per instrument: identifiers
-include the symbol).
+or a ``strptime`` format, whose ``%f`` after a separator reads finer digits too, truncated to
+microseconds: ``%H:%M:%S.%f`` reads ``10:00:00.123456789``), ``decimal_comma`` (``1234,5``),
+``thousands_separator`` (between groups of 3 digits: ``1.234,5``, ``1,234.5``), ``side_values`` /
+``exec_type_values`` / ``status_values`` (broker word -> canonical value, added to the defaults),
+``venue`` (default venue), ``ids_per_symbol`` (the broker numbers orders and trades per
+instrument: identifiers include the symbol).
 
 With ``decimal_comma`` or ``thousands_separator``, a number holding ``,``, ``.`` or the
-separator must be well formed: digits, or 1-3 digits then groups of separator + 3 digits, then
-the decimal mark and digits (``-2.500,5``, ``0,5``). Anything else is rejected, quoting the cell
-as written: ``1,5`` with a ``,`` separator (not 15), ``1.234`` with ``decimal_comma`` unless
-``thousands_separator`` is ``.`` (not 1.234), two decimal marks.
+separator must be well formed: digits, or 1-3 digits not starting with 0 then groups of
+separator + 3 digits, then the decimal mark and digits (``-2.500,5``, ``0,5``). Anything else is
+rejected, quoting the cell as written: ``1,5`` or ``0,500`` with a ``,`` separator (not 15 or
+500), ``1.234`` with ``decimal_comma`` unless ``thousands_separator`` is ``.`` (not 1.234), two
+decimal marks.
 
-Times without a zone (an ISO time without offset, a ``time_format`` without ``%z``) are
+Times without a zone (an ISO time without offset, whatever separates its date and time:
+``2026-11-01T01:30``, ``20261101-013000``; a ``time_format`` without ``%z``) are
 wall-clock times in the source's ``timezone``
 (:func:`~exec_pipeline.readers.base.wall_clock_to_utc`), never guessed across a daylight saving
 change: a time of the hour repeated when the clocks go back (01:00-01:59 on the first Sunday of
@@ -98,7 +104,7 @@ it must be the source zone's name at that local time (which also tells the repea
 times apart; ``UTC``/``GMT`` only where the zone is at offset 0 then), else the row is rejected
 naming the column and the name expected; a source without ``timezone`` reads only UTC's names
 (``UTC``, ``GMT``, ``Z``, ``UT``) and rejects any other asking for its ``timezone``. A date
-without a time (an ISO date, a ``time_format`` without time fields) is its day's first instant,
+without a time (an ISO date alone, a ``time_format`` without time fields) is its day's first instant,
 also where the clocks skip or repeat midnight. All times are returned in UTC with microseconds
 (finer digits are truncated).
 
@@ -123,8 +129,8 @@ Example catalogue entry and file::
 
 Rows and tables
 ---------------
-``record_number`` is the line number of the row's first line (the header is line
-``skip_lines + 1``; by default the first data row is line 2). Each row gives:
+``record_number`` is the line number of the row's first line (the header is the first line after
+the ``skip_lines`` that is not blank; by default the first data row is line 2). Each row gives:
 
 - **TradesTS** (fill, bust, correction rows): ``trade_kind`` fill/bust/correction; busts and
   corrections carry ``ref_trade_identifier`` (needs ``ref_trade_id``); ``quantity`` positive,
@@ -139,13 +145,18 @@ Rows and tables
   leaves or cum + order quantity tell, else None; new, pending_new, canceled, pending_cancel,
   pending_replace, rejected, expired, done_for_day, suspended: the same status; others: None).
   ``cum_quantity``, ``leaves_quantity``, ``avg_price``, ``reason`` from their columns.
+  ``order_quantity``, ``cum_quantity`` and ``leaves_quantity`` are sizes: signed like ``quantity``
+  (negative = sell) they are stored positive, and a negative one on a buy row is rejected.
 - **OrdersTS** (once per ``order_id`` per file): the order's first observation, its first row:
   ``record_number``, ``order_time`` (else that row's time), ``order_quantity``, ``order_type``,
   prices... A field the first row lacks comes from the next rows, up to the first row with a
   side (``side``, or a signed ``quantity``), which gives the side; the row is emitted with that
   row's records. An order with no side on any row has no OrdersTS row.
 
-``venue_metadata`` / ``event_metadata`` hold the row as ``{header: raw text}``.
+``venue_metadata`` / ``event_metadata`` hold the row as ``{header: raw text}``; a header name
+that repeats keeps every cell, the later ones as ``name (2)``, ``name (3)``... A field is read
+from the first of its repeated columns, and a row whose repeated cells of a field differ (stripped)
+is rejected naming the field and both values.
 
 Identifiers (``S`` = the symbol when ``ids_per_symbol``, else nothing):
 
@@ -161,10 +172,12 @@ Identifiers (``S`` = the symbol when ``ids_per_symbol``, else nothing):
   time)``. Numbers are written canonically and times in UTC, so the same row in another file
   (or in another number or time notation) gives the same identifiers.
 
-Bad input: undecodable bytes (wrong ``encoding``), no header, or missing required columns ->
+Bad input: undecodable bytes (wrong ``encoding``), no header, missing required columns, or a
+line the csv module cannot parse (where its record ends is unknown, so no row after it is read) ->
 :class:`ExtractUnreadable`. A row with a bad or missing value -> a reject naming the column
-(its header) with the row's text; a row with more or fewer fields than the header -> a reject.
-Blank lines are skipped.
+(its header) with the row's text; a row with fewer fields than the header, or more that are not
+empty -> a reject (a header ending with the delimiter has an empty name last: rows need no field
+there). Quoted cells may be of any length. Blank lines are skipped (before the header too).
 
 ``context.stats`` keys: ``rows``, ``blank_lines``, ``derived_trade_id``, ``order_without_side``
 (rows of an order not yet given a side, so its OrdersTS row waits for a row with one),
@@ -180,6 +193,7 @@ import datetime as dt
 import io
 import itertools
 import re
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal, InvalidOperation
@@ -213,7 +227,14 @@ NAME = "csv"
 #: badly placed separators are rejected; NA / N/A are symbols; OrdersTS is the order's first row
 #: 1.2.0: local times in the repeated autumn hour or the spring gap rejected (were read as the first of
 #: the two hours / shifted); a %Z zone name in time_format is read and checked (was dropped: read as local)
-VERSION = "1.2.0"
+#: 1.3.0: exec_type_values to filled/partially_filled/trade_cancel/trade_correct give trades (were events
+#: only); ISO times after any date-time separator get the DST checks (were read as dates); %f truncates
+#: finer digits (rejected); signed order/cum/leaves quantities stored as sizes, checked against the side
+#: (cum -100 >= order -300 read as filled); "0,500" with a "," separator rejected (was 500); non-text
+#: encodings refused (crashed); a header ending with the delimiter (rows rejected), blank lines before the
+#: header (file refused), quoted cells over 131072 characters (rejected, then read as rows; a csv error now
+#: refuses the file) read; a repeated header name keeps every cell in venue_metadata, its cells must agree
+VERSION = "1.3.0"
 
 Record = OrderRecord | OrderEventRecord | TradeRecord | RejectRecord
 
@@ -303,6 +324,13 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_UNITS = {"epoch_s": (1_000_000, 1), "epoch_ms": (1_000, 1), "epoch_us": (1, 1), "epoch_ns": (1, 1_000)}
 # Quantities and prices beyond 1e±60 are junk and would not fit the warehouse's numerics.
 _MAX_EXPONENT = 60
+#: A number whose digits start with 0 (a reject's reason when a thousands separator follows).
+_LEADING_ZERO_GROUP = re.compile(r"[+-]?0")
+#: The csv module's limit on a cell (131072 characters by default) rejected a long quoted cell
+#: and went on reading the rest of that cell as rows. The landing zone bounds a file's size (and
+#: so a cell's); this only removes the csv module's own bound. It is process-global: raising it
+#: only makes other users of the csv module more lenient.
+_FIELD_SIZE_LIMIT = sys.maxsize
 
 
 _WORD_PUNCTUATION = str.maketrans("", "", " _-./")
@@ -355,9 +383,16 @@ class Options(BaseModel):
     @classmethod
     def _known_encoding(cls, value: str) -> str:
         try:
-            codecs.lookup(value)
+            codec = codecs.lookup(value)
         except LookupError:
             raise ValueError(f"unknown encoding {value!r}") from None
+        # rot13, hex, base64, zlib... are codecs too, but of bytes to bytes (or text to text): the
+        # read would fail with their own errors, not as an unreadable file
+        if not getattr(codec, "_is_text_encoding", True):
+            raise ValueError(
+                f"{value!r} is not a text encoding (a bytes or text transform); "
+                "give the file's character encoding (utf-8, latin-1, cp1252...)"
+            )
         return value
 
     @field_validator("time_format")
@@ -392,7 +427,9 @@ class Options(BaseModel):
         bad = {word: kind for word, kind in value.items() if kind not in allowed}
         if bad:
             raise ValueError(f"exec_type_values {bad}: values must be one of {', '.join(sorted(allowed))}")
-        return {_word(word): kind for word, kind in value.items()}
+        # the order events a trade row gives (filled, trade_cancel...) name that trade row, as in the
+        # defaults: kept as events, the row's trade would be lost
+        return {_word(word): DEFAULT_EXEC_TYPE_VALUES.get(kind, kind) for word, kind in value.items()}
 
     @field_validator("status_values")
     @classmethod
@@ -436,7 +473,8 @@ def _text_lines(blocks: Iterable[bytes], encoding: str, uri: str) -> Iterator[st
     """The file's lines with their line ends, split where the csv module splits (\n, \r\n, \r),
     decoded block by block; a byte order mark at the start is dropped."""
     try:
-        b"".decode(encoding)  # refuses codecs that are not text encodings (rot13, base64...)
+        # codecs that are not text encodings (rot13, base64...) are refused by Options: an empty
+        # b"".decode(...) does not refuse them
         decoder = codecs.getincrementaldecoder(encoding)("strict")
     except LookupError as exc:
         raise ExtractUnreadable(uri, f"not {encoding} text: {exc}") from None
@@ -493,21 +531,25 @@ class _Columns:
     """Index of every canonical field in the row (-1: no such column) and its header."""
 
     def __init__(self, header: list[str], options: Options, uri: str, first_line: int) -> None:
-        exact: dict[str, int] = {}
-        folded: dict[str, int] = {}
+        exact: dict[str, list[int]] = {}
+        folded: dict[str, list[int]] = {}
         for position, name in enumerate(header):
             name = name.strip()
-            exact.setdefault(name, position)
-            folded.setdefault(name.casefold(), position)
+            exact.setdefault(name, []).append(position)
+            folded.setdefault(name.casefold(), []).append(position)
         self.index: dict[str, int] = {}
         self.header: dict[str, str] = {}
+        #: field -> the positions of its column when the header repeats its name (read from the first)
+        self.repeated: dict[str, tuple[int, ...]] = {}
         missing: list[str] = []
         for field in CANONICAL_FIELDS:
             name = options.columns.get(field, field)
-            position = exact.get(name, folded.get(name.casefold(), -1))
-            self.index[field] = position
+            positions = exact.get(name) or folded.get(name.casefold()) or [-1]
+            self.index[field] = positions[0]
             self.header[field] = name
-            if position < 0 and field in options.columns:
+            if len(positions) > 1:
+                self.repeated[field] = tuple(positions)
+            if positions[0] < 0 and field in options.columns:
                 missing.append(f"{name!r} ({field})")
         required = ["trade_time", "symbol"]
         if self.index["exec_type"] < 0:
@@ -521,6 +563,22 @@ class _Columns:
                 f"the header (line {first_line}) lacks the column(s) {', '.join(missing)}; "
                 f"it has: {', '.join(repr(h.strip()) for h in header)}",
             )
+
+
+def _distinct_names(header: list[str]) -> list[str]:
+    """The header's names as ``venue_metadata`` keys: a name that repeats is numbered from its
+    second column (``price``, ``price (2)``), so every cell of the row is kept."""
+    names = set(header)
+    keys: list[str] = []
+    taken: set[str] = set()
+    for name in header:
+        key, count = name, 1
+        while key in taken or (count > 1 and key in names):  # never the name of another column
+            count += 1
+            key = f"{name} ({count})"
+        taken.add(key)
+        keys.append(key)
+    return keys
 
 
 class _Reader:
@@ -549,16 +607,18 @@ class _Reader:
         self.side_cache: dict[str, Any] = {}
         self.slots: tuple[int, ...] = ()
         self.header: list[str] = []
+        self.metadata_keys: list[str] = []  # the header's names, a repeated one numbered
+        self.repeated: dict[str, tuple[int, ...]] = {}  # field -> its column's positions, when repeated
 
     def _number_parser(self) -> Callable[[str, str], Decimal | None]:
         """A function (stripped cell, field) -> exact decimal or ``None`` for missing values.
 
         With ``decimal_comma`` or a ``thousands_separator`` a number holding a separator must be
-        well formed: an optional sign, digits, or 1-3 digits then groups of ``thousands_separator``
-        + 3 digits; then the decimal mark and digits; then an exponent (``1.234,5``, ``-2.500``,
-        ``0,5``, ``1,5E3``). Anything else (``1,5`` with a ``,`` thousands separator, ``1.234``
-        when ``,`` is the decimal mark and ``.`` is not the thousands separator, two decimal
-        marks) is rejected, quoting the cell as written."""
+        well formed: an optional sign, digits, or 1-3 digits not starting with 0 then groups of
+        ``thousands_separator`` + 3 digits; then the decimal mark and digits; then an exponent
+        (``1.234,5``, ``-2.500``, ``0,5``, ``1,5E3``). Anything else (``1,5`` or ``0,500`` with a
+        ``,`` thousands separator, ``1.234`` when ``,`` is the decimal mark and ``.`` is not the
+        thousands separator, two decimal marks) is rejected, quoting the cell as written."""
         thousands = self.options.thousands_separator
         decimal_comma = self.options.decimal_comma
         plain = thousands is None and not decimal_comma
@@ -566,7 +626,9 @@ class _Reader:
         # the characters that make a cell need checking: both marks and the separator
         special = frozenset({",", ".", *(thousands or "")})
         other = "." if decimal_comma else ","  # the mark that is not the decimal mark
-        grouped = rf"[0-9]{{1,3}}(?:{re.escape(thousands)}[0-9]{{3}})+|" if thousands is not None else ""
+        # a first group starting with 0 ("0,500") is no grouped integer: a decimal written with
+        # the wrong mark, rejected like "1,5"
+        grouped = rf"[1-9][0-9]{{0,2}}(?:{re.escape(thousands)}[0-9]{{3}})+|" if thousands is not None else ""
         well_formed = re.compile(
             rf"[+-]?(?:(?:{grouped}[0-9]+)(?:{re.escape(mark)}[0-9]*)?|{re.escape(mark)}[0-9]+)(?:[eE][+-]?[0-9]+)?"
         ).fullmatch
@@ -576,6 +638,8 @@ class _Reader:
             if decimal_comma and "." in text and thousands != ".":
                 return "the decimal mark is ',' (decimal_comma) and '.' is not the thousands_separator"
             if thousands is not None and thousands in text:
+                if _LEADING_ZERO_GROUP.match(text):
+                    return f"the digits before {thousands!r} (thousands_separator) start with 0"
                 return f"{thousands!r} (thousands_separator) must separate groups of 3 digits before the decimal mark"
             if text.count(mark) > 1:
                 return f"{mark!r} (the decimal mark) appears more than once"
@@ -637,6 +701,27 @@ class _Reader:
             self.context.stats["identifiers_like_missing"] += 1
         return self.text(value, field, max_length, MISSING_ID)
 
+    def check_repeated(self, row: list[str]) -> None:
+        """A field whose header name repeats is read from its first column: the others must agree."""
+        for field, positions in self.repeated.items():
+            first = row[positions[0]].strip()
+            for position in positions[1:]:
+                other = row[position].strip()
+                if other != first:
+                    header = self.header_of[field]
+                    raise RecordError(
+                        header,
+                        f"the header has {len(positions)} columns {header!r} and their cells differ: "
+                        f"{first!r} (column {positions[0] + 1}) and {other!r} (column {position + 1}) ({field})",
+                    )
+
+    def magnitude(self, value: Decimal, side: int | None, field: str) -> Decimal:
+        """The size of a negative order quantity (``order_quantity``, ``cum_quantity``,
+        ``leaves_quantity``): signed like ``quantity``, its sign must be the row's side."""
+        if side == 1:
+            raise RecordError(self.header_of[field], f"negative {field} {value} with a buy side ({field})")
+        return -value
+
     def order_identifier(self, scope: tuple[str, ...], order_id: str) -> str:
         key = order_id if not scope else f"{scope[0]}\x1f{order_id}"
         found = self.order_identifiers.get(key)
@@ -649,25 +734,40 @@ class _Reader:
         options = self.options
         lines = self.lines
         skip = options.skip_lines
+        if _csv.field_size_limit() < _FIELD_SIZE_LIMIT:
+            _csv.field_size_limit(_FIELD_SIZE_LIMIT)
         reader = _csv.reader(
             itertools.islice(lines, skip, None), delimiter=options.delimiter, quotechar=options.quotechar, strict=False
         )
         line_base = skip  # reader.line_num counts from the first line it is given
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise ExtractUnreadable(context.uri, f"no header line (the file has {lines.count} line(s))") from None
-        except _csv.Error as exc:
-            raise ExtractUnreadable(context.uri, f"the header line cannot be parsed: {exc}") from None
+        stats = context.stats
+        previous = 0
+        while True:  # the header is the first line that is not blank
+            try:
+                header = next(reader)
+            except StopIteration:
+                raise ExtractUnreadable(context.uri, f"no header line (the file has {lines.count} line(s))") from None
+            except _csv.Error as exc:
+                raise ExtractUnreadable(context.uri, f"the header line cannot be parsed: {exc}") from None
+            if len(header) > 1 or (header and header[0].strip()):
+                break
+            stats["blank_lines"] += 1
+            previous = reader.line_num
         header = [name.strip() for name in header]
-        columns = _Columns(header, options, context.uri, line_base + 1)
+        columns = _Columns(header, options, context.uri, line_base + previous + 1)
         self.header = header
+        self.metadata_keys = _distinct_names(header)
         self.header_of = columns.header
+        self.repeated = columns.repeated
         # an absent column reads index -1: the "" appended to every row
         self.slots = tuple(columns.index[field] for field in CANONICAL_FIELDS)
         self.sides_possible = columns.index["side"] >= 0 or columns.index["quantity"] >= 0
-        width = len(header)
-        stats = context.stats
+        # a header ending with the delimiter has empty names after its last column: rows need no
+        # cells there (and, as after any header, may have empty ones)
+        header_width = len(header)
+        width = header_width
+        while width > 1 and not header[width - 1]:
+            width -= 1
         previous = reader.line_num
         process = self.process
         record = lines.record
@@ -679,20 +779,19 @@ class _Reader:
             except StopIteration:
                 return
             except _csv.Error as exc:
-                end = reader.line_num
-                raw = "".join(record).rstrip("\r\n")
-                previous = end
-                yield context.reject(start, f"the row cannot be parsed as CSV: {exc}", None, raw)
-                continue
+                # where the record ends is unknown (maybe inside a quoted cell, whose next lines
+                # would be read as rows): nothing after it can be trusted
+                raise ExtractUnreadable(context.uri, f"line {start} cannot be parsed as CSV: {exc}") from None
             end = reader.line_num
             previous = end
             if len(row) != width:
                 if not row or (len(row) == 1 and not row[0].strip()):
                     stats["blank_lines"] += 1
                     continue
-                if len(row) < width or any(cell.strip() for cell in row[width:]):
+                if len(row) < width or any(cell.strip() for cell in row[header_width:]):
                     raw = "".join(record).rstrip("\r\n")
-                    yield context.reject(start, f"the row has {len(row)} fields, the header has {width}", None, raw)
+                    fields = width if len(row) < width else header_width
+                    yield context.reject(start, f"the row has {len(row)} fields, the header has {fields}", None, raw)
                     continue
             stats["rows"] += 1
             try:
@@ -712,7 +811,9 @@ class _Reader:
         text_of = self.text
         ident = self.ident
         identifier = self.identifier
-        metadata = dict(zip(self.header, row))
+        if self.repeated:
+            self.check_repeated(row)
+        metadata = dict(zip(self.metadata_keys, row))
         row.append("")  # what absent columns (index -1) read
         (
             i_time, i_symbol, i_quantity, i_price, i_side, i_trade_id, i_ref_trade_id, i_exec_type, i_exec_id,
@@ -846,6 +947,8 @@ class _Reader:
             return [trade]
         order_identifier = self.order_identifier(scope, order_id)
         order_quantity = number_of(row[i_order_quantity].strip(), "order_quantity")
+        if order_quantity is not None and order_quantity < 0:  # signed quantities: stored as sizes
+            order_quantity = self.magnitude(order_quantity, side, "order_quantity")
         order: OrderRecord | None = None
         waiting: list[Any] | None = None  # the order's first-row fields while no row gave its side
         if order_identifier not in self.seen_orders:
@@ -900,7 +1003,11 @@ class _Reader:
                     order_metadata,
                 )
         cum = number_of(row[i_cum_quantity].strip(), "cum_quantity")
+        if cum is not None and cum < 0:
+            cum = self.magnitude(cum, side, "cum_quantity")
         leaves = number_of(row[i_leaves_quantity].strip(), "leaves_quantity")
+        if leaves is not None and leaves < 0:
+            leaves = self.magnitude(leaves, side, "leaves_quantity")
         if kind == "fill":
             complete = (
                 status == "filled"
@@ -989,12 +1096,21 @@ def _canonical(number: Decimal | None) -> str | None:
 
 #: What ends a reject of a local time in the repeated autumn hour.
 _FOLD_REMEDY = "write the times with their UTC offset (2026-11-01T01:30:00-04:00, with %z in a time_format) or in UTC"
-#: An ISO value's time part (after the date: "T", a space, or a ":").
-_ISO_TIME_PART = re.compile(r"[Tt :]")
 #: strptime directives of a time of day: a time_format without any gives dates alone.
 _TIME_DIRECTIVE = re.compile(r"%[HIMSfpXcTRr]")
+#: A strptime format's directives (``%`` and a character) and literal characters.
+_FORMAT_TOKENS = re.compile(r"%.|.", re.DOTALL)
 #: Letters in a time: where a ``%Z`` zone name can be.
 _LETTERS = re.compile(r"[A-Za-z]+")
+
+
+def _is_date(value: str) -> bool:
+    """Whether an ISO value is a date alone (no time of day)."""
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _time_parser(time_format: str | None, context: ReaderContext) -> Callable[[str, str], dt.datetime]:
@@ -1027,8 +1143,10 @@ def _time_parser(time_format: str | None, context: ReaderContext) -> Callable[[s
                 moment = fromisoformat(value)
             except ValueError:
                 raise RecordError(header, f"{value!r} is not an ISO-8601 time") from None
-            # a date alone ("2026-09-06", "20260906") has no time part: its day's first instant
-            return localise(moment, header, value, date_only=not _ISO_TIME_PART.search(value))
+            # a date alone ("2026-09-06", "20260906") is its day's first instant; a time may follow
+            # the date after any separator ("20261101-013000"): only what reads as a date is one
+            midnight = not (moment.hour or moment.minute or moment.second or moment.microsecond)
+            return localise(moment, header, value, date_only=midnight and _is_date(value))
 
         return iso
 
@@ -1050,8 +1168,29 @@ def _time_parser(time_format: str | None, context: ReaderContext) -> Callable[[s
 
         return epoch
 
-    strptime = dt.datetime.strptime
+    strptime: Callable[[str, str], dt.datetime] = dt.datetime.strptime
     date_only = not _TIME_DIRECTIVE.search(time_format.replace("%%", ""))
+    tokens = _FORMAT_TOKENS.findall(time_format)  # directives and literal characters
+    fraction = tokens.index("%f") if "%f" in tokens else 0
+    before_fraction = tokens[fraction - 1] if fraction else ""
+    if len(before_fraction) == 1 or before_fraction == "%%":
+        # %f reads at most 6 digits: finer ones (nanoseconds) are truncated, as in ISO and epoch
+        # times, where a separator tells them from the digits before (not after "%S%f"); tried
+        # only when the value does not match as written
+        separator = before_fraction[-1]
+        finer_digits = re.compile(rf"({re.escape(separator)}[0-9]{{6}})[0-9]+(?![0-9])")
+        strptime_as_written = dt.datetime.strptime
+
+        def strptime_truncating(value: str, time_format: str) -> dt.datetime:
+            try:
+                return strptime_as_written(value, time_format)
+            except ValueError:
+                truncated = finer_digits.sub(r"\1", value)
+                if truncated == value:
+                    raise
+                return strptime_as_written(truncated, time_format)
+
+        strptime = strptime_truncating
 
     def formatted(value: str, header: str) -> dt.datetime:
         try:

@@ -733,6 +733,7 @@ _CSV_FILES = st.sampled_from([
     ((_HEADER + "2026-01-05T00:00:00Z,X,1,2,B,O1,fill,ok\n2026-01-05T00:00:01Z,X,1,2,B,O1,fill,\xe9\n").encode("latin-1"), {}),
     ((_HEADER + '2026-01-05T00:00:00Z,X,1,2,B,O1,fill,"unterminated\n').encode() + "€".encode()[:2], {}),
     (b"skipped\r\n" + _HEADER.encode() + b"2026-01-05T00:00:00Z,X,1,2,B,O1,fill,\n", {"skip_lines": 1}),
+    (b"\r\n \r\n" + _HEADER.encode() + b"2026-01-05T00:00:00Z,X,1,2,B,O1,fill,\n", {}),  # blank before the header
 ])  # fmt: skip
 
 
@@ -834,6 +835,12 @@ def test_numbers_with_separators(options: dict[str, Any], cell: str, expected: D
         ({"thousands_separator": ","}, "12,34"),
         ({"thousands_separator": ","}, ",123"),
         ({"thousands_separator": ","}, "1,234.5.6"),
+        # a first group starting with 0 is a decimal with the wrong mark, not 500 / 123 / 123456
+        ({"thousands_separator": ","}, "0,500"),
+        ({"thousands_separator": ","}, "-0,500"),
+        ({"thousands_separator": ","}, "00,123"),
+        ({"thousands_separator": ","}, "0,123,456"),
+        ({"decimal_comma": True, "thousands_separator": "."}, "0.500"),
     ],
 )
 def test_numbers_with_misplaced_separators_are_rejected_quoting_the_cell(options: dict[str, Any], cell: str) -> None:
@@ -903,3 +910,181 @@ def test_a_rejected_row_does_not_use_up_its_orders_row() -> None:
     assert type(records[0]) is RejectRecord and records[0].field == "avg_price"
     (order,) = of(records, OrderRecord)
     assert order.record_number == 3 and order.order_time == dt.datetime(2026, 1, 5, 9, 1, tzinfo=UTC)
+
+
+# --- review of 1.2.0: trades mapped as events, DST checks, %f, signed order quantities, encodings, headers ---
+
+
+@pytest.mark.parametrize(
+    ("mapped_to", "kind", "event_type"),
+    [
+        ("filled", "fill", "partially_filled"),  # no leaves or cum: completion unknown
+        ("partially_filled", "fill", "partially_filled"),
+        ("trade_cancel", "bust", "trade_cancel"),
+        ("trade_correct", "correction", "trade_correct"),
+    ],
+)
+def test_exec_type_values_mapped_to_a_trade_rows_event_give_the_trade(mapped_to: str, kind: str, event_type: str) -> None:
+    # the validator accepts these event types, but the row was read as an order event: the trade was lost
+    data = (
+        "trade_time,symbol,side,quantity,price,exec_type,order_id,trade_id,ref_trade_id\n"
+        "2026-01-05T10:00:00Z,AAPL,B,100,1.5,Fill,O1,T1,\n"
+        "2026-01-05T11:00:00Z,AAPL,B,100,1.5,Broker Word,O1,T2,T1\n"
+        "2026-01-05T12:00:00Z,AAPL,B,100,1.5,Broker Word,,T3,T1\n"  # no order: the trade alone
+    )
+    records = read(data, context({"exec_type_values": {"Broker Word": mapped_to}}))
+    assert not of(records, RejectRecord)
+    fill, trade, lone = of(records, TradeRecord)
+    assert [type(r).__name__ for r in records if r.record_number == 3] == ["OrderEventRecord", "TradeRecord"]
+    assert (trade.trade_kind, trade.quantity, trade.price) == (kind, Decimal(100), Decimal("1.5"))
+    assert lone.trade_kind == kind and lone.record_number == 4
+    if kind != "fill":
+        assert trade.ref_trade_identifier == lone.ref_trade_identifier == fill.trade_identifier
+    assert of(records, OrderEventRecord)[1].event_type == event_type
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("20261101-013000", "ambiguous"),  # read as a date: the repeated hour's first time, unchecked
+        ("20261101_013000", "ambiguous"),
+        ("2026-11-01-0130", "ambiguous"),
+        ("20260308-023000", "does not exist"),  # was shifted out of the spring gap
+    ],
+)
+def test_an_iso_time_after_any_separator_gets_the_daylight_saving_checks(text: str, words: str) -> None:
+    reject, trade = _times([text, "20261101-000000"])
+    assert isinstance(reject, RejectRecord) and (reject.record_number, reject.field) == (2, "trade_time")
+    assert words in reject.reason and repr(text) in reject.reason
+    assert trade.trade_time == dt.datetime(2026, 11, 1, 4, 0, tzinfo=UTC)  # a midnight time, not a date
+
+
+@pytest.mark.parametrize(
+    ("time_format", "text"),
+    [
+        ("%Y%m%d-%H:%M:%S.%f", "20260105-10:00:00.123456789"),  # nanoseconds (FIX)
+        ("%Y-%m-%d %H:%M:%S.%f", "2026-01-05 10:00:00.1234567"),
+        ("%d.%m.%Y %H:%M:%S,%f", "05.01.2026 10:00:00,123456999"),
+        ("%Y-%m-%d %H:%M:%S.%f %Z", "2026-01-05 10:00:00.123456789 UTC"),
+    ],
+)
+def test_a_time_format_with_f_truncates_finer_digits(time_format: str, text: str) -> None:
+    # every row was rejected as not matching the format
+    data = f'trade_time,symbol,side,quantity,price\n"{text}",X,BUY,1,1\n'
+    (trade,) = read(data, context({"time_format": time_format}))
+    assert trade.trade_time == dt.datetime(2026, 1, 5, 10, 0, 0, 123456, tzinfo=UTC)
+
+
+def test_signed_order_quantities_are_stored_as_sizes() -> None:
+    data = (
+        "trade_time,symbol,quantity,price,order_id,trade_id,order_quantity,cum_quantity,leaves_quantity\n"
+        "2026-01-05T10:00:00Z,AAPL,-100,1.5,O1,T1,-300,-100,-200\n"  # a first partial fill of a sell
+        "2026-01-05T10:01:00Z,AAPL,-200,1.5,O1,T2,-300,-300,\n"
+    )
+    records = read(data)
+    (order,) = of(records, OrderRecord)
+    assert (order.order_side, order.quantity) == (-1, Decimal(300))  # was -300
+    first, second = of(records, OrderEventRecord)
+    # cum -100 >= order -300 made the first fill complete the order
+    assert (first.event_type, first.order_status) == ("partially_filled", "partially_filled")
+    assert (first.cum_quantity, first.leaves_quantity) == (Decimal(100), Decimal(200))
+    assert (second.event_type, second.cum_quantity) == ("filled", Decimal(300))
+
+
+@pytest.mark.parametrize("field", ["order_quantity", "cum_quantity", "leaves_quantity"])
+def test_a_negative_order_quantity_on_a_buy_row_is_rejected_naming_the_field(field: str) -> None:
+    cells = {"order_quantity": "300", "cum_quantity": "100", "leaves_quantity": "200", field: "-5"}
+    data = (
+        "trade_time,symbol,side,quantity,price,order_id,order_quantity,cum_quantity,leaves_quantity\n"
+        f"2026-01-05T10:00:00Z,AAPL,B,100,1.5,O1,{cells['order_quantity']},{cells['cum_quantity']},"
+        f"{cells['leaves_quantity']}\n"
+    )
+    (reject,) = read(data)
+    assert isinstance(reject, RejectRecord) and (reject.record_number, reject.field) == (2, field)
+    assert reject.reason == f"{field}: negative {field} -5 with a buy side ({field})"
+
+
+@pytest.mark.parametrize("encoding", ["rot13", "hex", "base64", "zlib", "quopri"])
+def test_an_encoding_that_is_not_a_character_encoding_is_refused_by_the_catalogue(encoding: str) -> None:
+    # accepted, then the read crashed with TypeError, binascii.Error, zlib.error...
+    with pytest.raises(ValidationError, match=f"'{encoding}' is not a text encoding"):
+        config({"encoding": encoding})
+
+
+def test_a_header_ending_with_the_delimiter_reads_rows_without_it() -> None:
+    # every row was rejected: "the row has 4 fields, the header has 5"
+    data = (
+        "Zeit;Symbol;Menge;Kurs;\n"
+        "2026-01-05T10:00:00Z;SAP;100;182,35\n"
+        "2026-01-05T10:00:01Z;SAP;-50;182,40;\n"  # with the trailing delimiter too
+        "2026-01-05T10:00:02Z;SAP;7\n"  # too few fields
+    )
+    options = {
+        "delimiter": ";", "decimal_comma": True,
+        "columns": {"trade_time": "Zeit", "symbol": "Symbol", "quantity": "Menge", "price": "Kurs"},
+    }  # fmt: skip
+    ctx = context(options)
+    first, second, reject = read(data, ctx)
+    assert [(t.record_number, t.trade_side, t.quantity, t.price) for t in (first, second)] == [
+        (2, 1, Decimal(100), Decimal("182.35")),
+        (3, -1, Decimal(50), Decimal("182.40")),
+    ]
+    assert first.venue_metadata == {"Zeit": "2026-01-05T10:00:00Z", "Symbol": "SAP", "Menge": "100", "Kurs": "182,35"}
+    assert isinstance(reject, RejectRecord) and reject.record_number == 4
+    assert reject.reason == "the row has 3 fields, the header has 4"
+    assert ctx.stats["rows"] == 2
+
+
+def test_blank_lines_before_the_header_are_skipped() -> None:
+    # the file was refused: the blank line was read as a header without columns
+    ctx = context()
+    data = "\r\n  \r\ntrade_time,symbol,quantity,price\r\n2026-01-05T10:00:00Z,AAPL,100,1.5\r\n"
+    (trade,) = read(data, ctx)
+    assert (trade.record_number, trade.quantity) == (4, Decimal(100))  # the file's own line numbers
+    assert ctx.stats["blank_lines"] == 2
+    ctx = context({"skip_lines": 1})
+    (trade,) = read("Report of 2026-01-05\n\ntrade_time,symbol,quantity,price\n2026-01-05,X,1,1\n", ctx)
+    assert trade.record_number == 4 and ctx.stats["blank_lines"] == 1
+    with pytest.raises(ExtractUnreadable, match=r"the header \(line 3\) lacks"):
+        list(reader.read(b"\n\ntime,symbol,quantity,price\n", context()))
+
+
+def test_a_quoted_cell_longer_than_the_csv_modules_limit_is_read() -> None:
+    # the row was rejected and the rest of its quoted cell read as rows: a fill of 999 that never was
+    note = "x" * 140_000 + "\n2026-01-05T10:00:00Z,AAPL,999,1.5,quoted old line"
+    data = f'trade_time,symbol,quantity,price,reason\n2026-01-05T10:00:00Z,AAPL,100,1.5,"{note}"\n2026-01-05T10:01:00Z,AAPL,5,1.5,\n'
+    first, second = read(data)
+    assert (first.record_number, first.quantity, first.venue_metadata["reason"]) == (2, Decimal(100), note)
+    assert (second.record_number, second.quantity) == (4, Decimal(5))
+
+
+def test_a_csv_error_refuses_the_file_instead_of_reading_a_quoted_cells_lines_as_rows(monkeypatch) -> None:
+    # a csv error no longer comes from a long cell; should one come, nothing after it is read as rows
+    limit = csv.field_size_limit()
+    monkeypatch.setattr(reader, "_FIELD_SIZE_LIMIT", 1000)
+    csv.field_size_limit(1000)
+    try:
+        note = "x" * 2000 + "\n2026-01-05T10:00:00Z,AAPL,999,1.5,quoted old line"
+        data = f'trade_time,symbol,quantity,price,reason\n2026-01-05T10:00:00Z,AAPL,100,1.5,"{note}"\n'
+        with pytest.raises(ExtractUnreadable, match="line 2 cannot be parsed as CSV: field larger than field limit"):
+            list(reader.read(data.encode(), context()))
+    finally:
+        csv.field_size_limit(limit)
+
+
+def test_a_repeated_header_name_keeps_every_cell_and_its_cells_must_agree() -> None:
+    data = (
+        "trade_time,symbol,quantity,price,price,note,note,note (2)\n"
+        "2026-01-05T10:00:00Z,AAPL,100,1.5,1.5 ,a,b,c\n"
+        "2026-01-05T10:01:00Z,AAPL,100,1.5,9.99,a,b,c\n"  # which price was traded?
+    )
+    trade, reject = read(data)
+    # venue_metadata kept the last price only, 9.99 where 1.5 was read
+    assert trade.price == Decimal("1.5") and trade.venue_metadata == {
+        "trade_time": "2026-01-05T10:00:00Z", "symbol": "AAPL", "quantity": "100", "price": "1.5",
+        "price (2)": "1.5 ", "note": "a", "note (3)": "b", "note (2)": "c",
+    }  # fmt: skip
+    assert isinstance(reject, RejectRecord) and (reject.record_number, reject.field) == (3, "price")
+    assert reject.reason == (
+        "price: the header has 2 columns 'price' and their cells differ: '1.5' (column 4) and '9.99' (column 5) (price)"
+    )

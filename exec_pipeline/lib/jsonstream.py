@@ -81,6 +81,7 @@ class JsonDocument:
     follows. ``decoder`` decodes each element. :attr:`surrogate_escapes_seen` tells whether the text
     read so far held an escape ``\\ud...`` of the UTF-16 surrogate range: a decoded string may then
     hold a lone surrogate, which cannot be encoded as UTF-8 (callers may check elements from then on).
+    :meth:`last_value_text` gives the text of the value read last, as written (e.g. for a reject).
     """
 
     def __init__(self, chunks: Iterable[str], decoder: json.JSONDecoder | None = None) -> None:
@@ -93,6 +94,8 @@ class JsonDocument:
         self._lines = 0  # newlines dropped
         self._last_newline = -1  # absolute position of the last newline dropped
         self.surrogate_escapes_seen = False
+        #: where the value read last starts and ends in _text (None once that text was dropped)
+        self._value_span: tuple[int, int] | None = None
 
     # --- reading --------------------------------------------------------------------------------
 
@@ -101,6 +104,7 @@ class JsonDocument:
         chunks until ``at_least`` more characters are unread. False when the text had ended."""
         consumed = self._text[: self._pos]
         if consumed:
+            self._value_span = None  # its text may be dropped now
             newlines = consumed.count("\n")
             if newlines:
                 self._lines += newlines
@@ -174,12 +178,20 @@ class JsonDocument:
             # closed by a bracket or quote is complete unless only number characters follow it to the
             # end of the text read so far
             if self._text[end - 1] in '}]"' or not _NUMBER_TAIL.match(self._text, end):
+                self._value_span = (self._pos, end)
                 self._pos = end
                 return value
             start = self._pos
             if not self._fill(max(len(self._text) - start, 1 << 16)):  # doubling: a long number stays linear
                 self._pos = end - start  # _fill moved the value's start to 0
+                self._value_span = (0, self._pos)
                 return value
+
+    def last_value_text(self) -> str | None:
+        """The text of the value decoded last (an element of :meth:`elements` while the caller holds
+        it), exactly as the document writes it; ``None`` once reading went on past it."""
+        span = self._value_span
+        return None if span is None else self._text[span[0] : span[1]]
 
     def _open(self, opening: str, closing: str) -> bool:
         """Read the ``opening`` bracket; True when the container is empty (its closing one read too)."""

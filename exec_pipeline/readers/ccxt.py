@@ -18,11 +18,14 @@ Numbers are parsed as exact decimals from the JSON text (``parse_float=Decimal``
 floats, and ``json.dumps`` writes their shortest round-trip text, so ``0.1`` stays
 ``Decimal("0.1")``. Numbers given as strings (ccxt leaves some fee costs as strings) and
 integers are accepted too. ``NaN``/``Infinity`` are kept as text in the raw record and rejected
-where a number is needed.
+where a number is needed. A zero written with an exponent beyond ±60 (``0e-99999999``) is read as
+``0``: the same value, without a plain text of millions of digits. Arithmetic on numbers (the sign
+of ``cost``, the sum of ``fees``) is exact, whatever their number of digits.
 
-Text is stripped. ``null`` and the "no value" markers (:data:`~exec_pipeline.readers.base.MISSING`:
-``""``, ``"N/A"``, ``"null"``, ``"-"`` ...) mean no value, except in ``id``, ``order``,
-``symbol``, ``clientOrderId`` and ``account``, where only
+Text is stripped; ``side``, ``status`` and ``takerOrMaker`` are also lowercased (``"Closed "`` is
+``closed``, in identifiers too). ``null`` and the "no value" markers
+(:data:`~exec_pipeline.readers.base.MISSING`: ``""``, ``"N/A"``, ``"null"``, ``"-"`` ...) mean no
+value, except in ``id``, ``order``, ``symbol``, ``clientOrderId`` and ``account``, where only
 :data:`~exec_pipeline.readers.base.MISSING_ID` (``""``, ``"-"``, ``"null"``, ``"None"``) does: an
 id or symbol ``"NA"`` is read as written.
 
@@ -47,12 +50,15 @@ How rows are derived
 Order (one unified order = one snapshot of an order's state):
 
 - **OrdersTS**: the first snapshot of each order in the file. ``order_time`` = ``timestamp``
-  (epoch ms; else ``datetime``, ISO-8601), ``order_remote_id`` = ``id``, ``client_order_id`` =
-  ``clientOrderId``, ``order_manager_identifier`` = ``context.manager(clientOrderId)``,
+  (epoch ms; else ``datetime``, ISO-8601, see Times below), ``order_remote_id`` = ``id``,
+  ``client_order_id`` = ``clientOrderId``, ``order_manager_identifier`` = ``context.manager(clientOrderId)``,
   ``order_type`` = ``type``, ``time_in_force`` = ``timeInForce``, ``quantity`` = ``amount``,
   ``limit_price`` = ``price`` (``None`` for market orders, whose ``price`` ccxt fills with the
-  average), ``stop_price`` = ``triggerPrice`` (else ``stopPrice``), ``currency`` = the quote
-  currency of the symbol (``BTC/USDT`` and ``BTC/USDT:USDT`` -> ``USDT``).
+  average), ``stop_price`` = ``triggerPrice`` (else ``stopPrice``; when both are null and the type
+  is not plain ``limit`` / ``market``, ``stopLossPrice``, else ``takeProfitPrice``: ccxt puts an OKX
+  ``conditional`` algo order's own trigger there, while on a limit or market order those are the
+  prices of attached take-profit / stop-loss orders, not read), ``currency`` = the quote currency of
+  the symbol (``BTC/USDT`` and ``BTC/USDT:USDT`` -> ``USDT``).
 - **OrderEventsTS**: one event per distinct snapshot, describing the order's current state:
 
   ====================================  ==================  ================
@@ -81,10 +87,19 @@ Trade (one unified trade = one fill) -> **TradesTS** (``trade_kind`` "fill"; ccx
 ``trade_time`` = ``timestamp`` (else ``datetime``), ``trade_remote_id`` = ``id``,
 ``order_identifier`` from ``order`` (same rule as orders, so trades join their orders),
 ``trade_side`` from ``side``, ``quantity`` = ``amount`` (must be > 0), ``price``, ``currency`` =
-quote currency of the symbol, ``settlement_cost`` = ``cost`` as a signed cash movement in the
-quote currency, fees apart (negative for buys, positive for sells: the convention of the other
-readers) with ``settlement_asset_identifier`` = the quote currency, ``liquidity`` =
-``takerOrMaker``, ``venue`` = the ``exchange`` key (record, else file).
+quote currency of the symbol, ``settlement_cost`` = ``cost`` as a signed cash movement, fees
+apart (negative for buys, positive for sells: the convention of the other readers) with
+``settlement_asset_identifier`` = the currency ccxt gives ``cost`` in: the quote currency, except
+for an inverse contract, whose settle currency (after ``:``) is its base (``BTC/USD:BTC``: ``cost``
+is in BTC, so BTC). A contract settled in a third currency (neither quote nor base) has no
+``settlement_cost``. ``liquidity`` = ``takerOrMaker``, ``venue`` = the ``exchange`` key (record,
+else file).
+
+Times: ``timestamp`` is epoch milliseconds (UTC). A ``datetime`` with a UTC offset is that instant;
+one without is a wall-clock time of the source's ``timezone``, made UTC by
+:func:`~exec_pipeline.readers.base.wall_clock_to_utc` like every reader's (a time the clocks skipped,
+or one of the hour repeated when they went back, is rejected); a source without ``timezone`` reads
+it as UTC.
 
 Fees: ``commission`` is the cost of the main fee with its sign kept (positive = paid, negative
 = rebate, as ccxt reports them) and ``commission_asset_identifier`` = the fee currency (e.g. BNB
@@ -106,7 +121,16 @@ sequences per symbol), so the unified symbol is part of every identifier:
 
 - order: ``context.identifier("order", symbol, id)``; a trade's order:
   ``context.identifier("order", symbol, order)``;
-- trade: ``context.identifier("trade", symbol, id)``;
+- trade: ``context.identifier("trade", symbol, id)``. Two fills may share a trade id: the two sides
+  of one match when both are the user's (a self-trade, or two sub-accounts of the file trading with
+  each other; Binance ``myTrades`` returns both). Within a file, the first record with an id takes
+  that identifier; a later one with the same id but another ``side``, ``order`` or ``account`` is
+  another fill, identified by ``context.identifier("trade", symbol, id, side, order, account)``
+  (``side`` as ``buy`` / ``sell``, ``account`` the record's, else the file's, as written; counted
+  in ``stats["shared_trade_id"]``). Across files such a twin cannot be told from a duplicate: a
+  file holding only the second fill, or both in the other order, gives the second the plain
+  identifier, the same as the first fill's from another file, and the warehouse keeps one of them.
+  Deliver both sides of a match in one file, in the same order;
 - event: ``context.identifier("event", symbol, id, status, filled, lastTradeTimestamp, amount,
   remaining)`` with the numbers written canonically (``4.0`` and ``4`` are the same): the same
   snapshot read again (another file, another day) is the same event; a snapshot with more filled,
@@ -114,7 +138,8 @@ sequences per symbol), so the unified symbol is part of every identifier:
   amend: same id, new size) is a new one. An amendment of the price alone is not.
 
 Within one file an order's first snapshot gives its OrdersTS row; a snapshot or a trade seen
-twice is kept once (``stats["duplicate_order_snapshot"]``, ``stats["duplicate_trade"]``).
+twice is kept once (``stats["duplicate_order_snapshot"]``, ``stats["duplicate_trade"]``; a trade
+with the id, side, order and account of an earlier one is a duplicate, the first one kept).
 
 Bad input
 ---------
@@ -125,20 +150,33 @@ line, column and character (or byte) where the text goes wrong. A streamed file 
 some of its records were read: ingestion then publishes nothing from the partition. A record
 that is not an object, that misses ``id``, ``symbol``, ``side``, ``amount`` or a time, or that
 has a bad number, side or time -> a reject naming the key, with the record's JSON text as raw
-record.
+record: numbers are JSON numbers with the digits written (``0.50`` stays ``0.50``; only an exponent
+may be spelled otherwise, ``1e-08`` as ``1E-8``), ``NaN`` / ``Infinity`` the bare tokens, a lone
+surrogate its ``\\u`` escape.
+
+A lone UTF-16 surrogate (an escape ``\\ud800``-``\\udfff`` without its pair, e.g. a memo cut in
+the middle of an emoji) cannot be stored as text. In a field the reader reads (``id``, ``order``,
+``clientOrderId``, ``symbol``, ``side``, ``type``, ``timeInForce``, ``status``, ``takerOrMaker``,
+numbers, times, ``account``, ``exchange``, the fees' ``cost`` and ``currency``) it rejects the
+record, naming the field; anywhere else (``info``, other keys) the record is read and the stored raw
+record holds U+FFFD (the replacement character) for each lone surrogate
+(``stats["lone_surrogates_replaced"]``, records); the landing zone keeps the file's exact bytes.
 
 ``context.stats`` keys: ``orders``, ``trades`` (records read), ``duplicate_order_snapshot``,
-``duplicate_trade``, ``closed_partially_filled``, ``unknown_status``, ``multi_currency_fees``,
-``order_embedded_trades_ignored``, ``read_twice_for_file_keys``, ``rejects`` (by the context).
+``duplicate_trade``, ``shared_trade_id``, ``closed_partially_filled``, ``unknown_status``,
+``multi_currency_fees``, ``order_embedded_trades_ignored``, ``lone_surrogates_replaced``,
+``read_twice_for_file_keys``, ``rejects`` (by the context).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import tempfile
-from collections.abc import Iterable, Iterator
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable, Iterable, Iterator
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, InvalidOperation, localcontext
+from functools import lru_cache
 from typing import IO, Any
 
 from exec_pipeline.data_nodes.execution import (
@@ -159,20 +197,28 @@ from exec_pipeline.readers.base import (
     ExtractUnreadable,
     ReaderContext,
     RecordError,
-    parse_iso_datetime,
+    wall_clock_to_utc,
 )
 
 NAME = "ccxt"
 #: 1.1.0: streamed; a list given twice is read both times, a file-level key given twice is refused
 #: 1.2.0: event identifiers include amount and remaining (an amended order's snapshot is kept);
 #: ids, symbols and accounts spelled NA / N/A / n/a are identifiers, not "no value"
-VERSION = "1.2.0"
+#: 1.3.0: an inverse contract's cost is in its settle currency; a second fill sharing a trade id (other
+#: side, order or account) is kept under an extended identifier; exact negation and fee sums; a zero
+#: with an absurd exponent reads as 0; a lone surrogate outside the fact fields becomes U+FFFD instead
+#: of rejecting the record; stop price falls back to stopLossPrice / takeProfitPrice on trigger
+#: orders; rejects' raw records are the record's text as written; status and takerOrMaker are
+#: stripped and lowercased; an offset-less datetime is a wall-clock time of the source's timezone
+VERSION = "1.3.0"
 
 Record = OrderRecord | OrderEventRecord | TradeRecord | RejectRecord
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 _SIDES = {"buy": 1, "sell": -1}
 _LIQUIDITY = {"maker": "maker", "taker": "taker"}
+#: order types whose stopLossPrice / takeProfitPrice are attached TP/SL orders' prices, not their own trigger
+_PLAIN_ORDER_TYPES = frozenset({"limit", "market"})
 _ORDER_KEYS = ("status", "filled", "remaining", "lastTradeTimestamp")
 _TRADE_KEYS = ("order", "takerOrMaker")
 # ccxt unified status -> (event_type, order_status); "open" and "closed" are refined by `filled`
@@ -183,6 +229,10 @@ _STATUS = {
 }
 # Quantities and prices beyond 1e±60 are junk, and would not fit the warehouse's numerics.
 _MAX_EXPONENT = 60
+_ZERO = Decimal(0)
+#: Arithmetic on the file's numbers: the default context rounds to 28 digits. Negation and addition
+#: of finite decimals need no more digits than their operands hold, so this never rounds.
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 
 def read(data: bytes, context: ReaderContext) -> Iterator[Record]:
@@ -290,7 +340,9 @@ class _Pass:
         if reader is None:
             if not self.header_known:
                 self.copy.stop()  # records come in this pass: no second one
-            reader = self.reader = _Reader(self.context, self.header.get("account"), self.header.get("exchange"))
+            reader = self.reader = _Reader(
+                self.context, self.header.get("account"), self.header.get("exchange"), document.last_value_text
+            )
         for item in document.elements():
             self.number += 1
             reader.check_surrogates = document.surrogate_escapes_seen
@@ -342,14 +394,14 @@ class _Replay:
 
 def _parse_float(text: str) -> Decimal | str:
     """A JSON fraction as an exact decimal; an absurd exponent (``1e999999999``) stays text, so a
-    raw record never holds a number the warehouse would have to write out in full. An exponent
-    beyond what ``Decimal`` itself can represent stays text too."""
+    raw record never holds a number the warehouse would have to write out in full, and a zero with
+    one (``0e-999999999``) is 0. An exponent beyond what ``Decimal`` itself can represent stays text too."""
     try:
         number = Decimal(text)
     except InvalidOperation:
         return text
-    if ("e" in text or "E" in text) and number and not -_MAX_EXPONENT <= number.adjusted() <= _MAX_EXPONENT:
-        return text
+    if ("e" in text or "E" in text) and not -_MAX_EXPONENT <= number.adjusted() <= _MAX_EXPONENT:
+        return text if number else _ZERO
     return number
 
 
@@ -377,23 +429,35 @@ def _json_type(value: Any) -> str:
 class _Reader:
     """Per-file state: what was already emitted, and the file-level defaults."""
 
-    def __init__(self, context: ReaderContext, file_account: Any, file_venue: Any) -> None:
+    def __init__(
+        self, context: ReaderContext, file_account: Any, file_venue: Any, raw_text: Callable[[], str | None]
+    ) -> None:
         self.context = context
         self.identifier = context.identifier
         self.stats = context.stats
+        #: the JSON text of the record being read, as the file writes it (a reject's raw record)
+        self.raw_text = raw_text
+        self.zone = context.timezone
+        self.zone_configured = context.config.timezone_configured
         #: lone UTF-16 surrogates ("\\ud800") decode into str that cannot be encoded for the warehouse:
-        #: records are checked for them once the text read so far could hold one
+        #: records are checked for them (see _without_lone_surrogates) once the text read so far could hold one
         self.check_surrogates = False
         self.file_account = file_account
         self.file_venue = file_venue
         self.seen_orders: set[str] = set()
         self.seen_events: set[str] = set()
-        self.seen_trades: set[str] = set()
+        #: trade identifier -> hash of (side, order id, broker account) of the first fill with that trade
+        #: id: a 64-bit int, not the tuple, which would hold ~110 MB more per million fills. Different
+        #: fills sharing an id (rare) have equal hashes with a probability of 2**-64.
+        self.seen_trades: dict[str, int] = {}
+        #: the extended identifiers of later fills sharing a trade id (see _trade)
+        self.seen_shared_trade_ids: set[str] = set()
 
     def record(self, number: int, kind: str | None, item: Any) -> Iterator[Record]:
         context = self.context
         if not isinstance(item, dict):
-            yield context.reject(number, f"record is a JSON {_json_type(item)}, expected an object", None, _dump(item))
+            reason = f"record is a JSON {_json_type(item)}, expected an object"
+            yield context.reject(number, reason, None, self.raw_text())
             return
         if kind is None:
             if any(key in item for key in _ORDER_KEYS):
@@ -406,12 +470,12 @@ class _Reader:
                     "cannot tell an order from a trade: the record has none of status, filled, remaining, "
                     "lastTradeTimestamp (order) nor order, takerOrMaker (trade)",
                     None,
-                    _dump(item),
+                    self.raw_text(),
                 )
                 return
         try:
             if self.check_surrogates:
-                _check_encodable(item)
+                item = self._without_lone_surrogates(item)
             if kind == "orders":
                 self.stats["orders"] += 1
                 records = self._order(number, item)
@@ -420,9 +484,37 @@ class _Reader:
                 records = self._trade(number, item)
         except RecordError as error:
             # str(error) is "key: reason": the reason names the key on its own too
-            yield context.reject(number, str(error), error.field, _dump(item))
+            yield context.reject(number, str(error), error.field, self.raw_text())
             return
         yield from records
+
+    def _without_lone_surrogates(self, item: dict[str, Any]) -> dict[str, Any]:
+        """The record, or a copy whose lone UTF-16 surrogates (which cannot be stored as text) are
+        U+FFFD; a fact field holding one rejects the record instead (a fact is never altered)."""
+        try:
+            json.dumps(item, default=str, ensure_ascii=False).encode("utf-8")
+            return item  # the usual case, even in a file with surrogate escapes: paired ones
+        except UnicodeEncodeError:
+            pass
+        except RecursionError:  # decoded at the reader's stack depth, written out from a deeper one
+            raise RecordError(None, "the record is nested too deeply to be stored") from None
+        for key in _FACT_KEYS:
+            if _holds_lone_surrogate(item.get(key)):
+                raise RecordError(key, _LONE_SURROGATE)
+        for key in ("fee", "fees"):
+            fees = item.get(key)
+            for position, fee in enumerate(fees if isinstance(fees, list) else [fees]):
+                if isinstance(fee, dict):
+                    for part in ("cost", "currency"):
+                        if _holds_lone_surrogate(fee.get(part)):
+                            field = f"fee.{part}" if key == "fee" else f"fees[{position}].{part}"
+                            raise RecordError(field, _LONE_SURROGATE)
+        try:
+            cleaned = _replace_lone_surrogates(item)
+        except RecursionError:
+            raise RecordError(None, "the record is nested too deeply to be stored") from None
+        self.stats["lone_surrogates_replaced"] += 1
+        return cleaned
 
     # --- orders ----------------------------------------------------------------------------------
 
@@ -436,23 +528,29 @@ class _Reader:
         assert amount is not None  # required
         if amount < 0:
             raise RecordError("amount", f"{_canonical(amount)} is a negative quantity")
-        order_time = _time(rec)
+        order_time = _time(rec, self.zone, self.zone_configured)
         filled = _number(rec, "filled")
         remaining = _number(rec, "remaining")
         average = _number(rec, "average")
         price = _number(rec, "price")
+        order_type = _text(rec, "type", CODE_WIDTH)
         trigger = _number(rec, "triggerPrice")
         if trigger is None:
             trigger = _number(rec, "stopPrice")
+            if trigger is None and (order_type is None or order_type.lower() not in _PLAIN_ORDER_TYPES):
+                # ccxt gives an OKX conditional (stop-loss / take-profit) algo order's own trigger only
+                # there; on a limit or market order they are the prices of attached TP/SL orders
+                trigger = _number(rec, "stopLossPrice")
+                if trigger is None:
+                    trigger = _number(rec, "takeProfitPrice")
         last_trade = _millis(rec, "lastTradeTimestamp")
         last_update = _millis(rec, "lastUpdateTimestamp")
-        order_type = _text(rec, "type", CODE_WIDTH)
         time_in_force = _text(rec, "timeInForce", CODE_WIDTH)
         client_order_id = _text(rec, "clientOrderId", ID_WIDTH, missing=MISSING_ID)
         account = self._account(rec)
         asset = _asset(context, symbol)
         raw_status = rec.get("status")
-        status = raw_status if isinstance(raw_status, str) else None
+        status = raw_status.strip().lower() if isinstance(raw_status, str) else None
 
         reason: str | None = None
         if status == "open":
@@ -549,22 +647,39 @@ class _Reader:
         assert amount is not None  # required
         if amount <= 0:
             raise RecordError("amount", f"{_canonical(amount)} is not a positive quantity")
-        trade_time = _time(rec)
+        trade_time = _time(rec, self.zone, self.zone_configured)
         price = _number(rec, "price")
         cost = _number(rec, "cost")
         order_id = _text(rec, "order", ID_WIDTH, missing=MISSING_ID)
         commission, fee_currency = self._fee(rec)
         liquidity = rec.get("takerOrMaker")
         venue = (_text(rec, "exchange", VENUE_WIDTH) if "exchange" in rec else None) or self._file_venue()
-        account = self._account(rec)
+        broker_account = self._broker_account(rec)
+        account = context.account(broker_account, missing=MISSING_ID)
         asset = _asset(context, symbol)
-        quote = _quote(symbol)
+        quote, cost_currency, cost_in_known_currency = _currencies(symbol)
+        if not cost_in_known_currency:
+            cost = None  # a contract settled in a third currency: ccxt does not say what cost is in
 
         trade_identifier = self.identifier("trade", symbol, trade_id)
-        if trade_identifier in self.seen_trades:
+        execution = hash((side, order_id, broker_account))
+        first = self.seen_trades.get(trade_identifier)
+        if first is None:
+            self.seen_trades[trade_identifier] = execution
+        elif first == execution:
             self.stats["duplicate_trade"] += 1
             return []
-        self.seen_trades.add(trade_identifier)
+        else:
+            # the other side of the same match (a self-trade, two sub-accounts of the file): another
+            # fill. The first keeps the plain identifier, as in the files read before this rule.
+            trade_identifier = self.identifier(
+                "trade", symbol, trade_id, "buy" if side == 1 else "sell", order_id, broker_account
+            )
+            if trade_identifier in self.seen_shared_trade_ids:
+                self.stats["duplicate_trade"] += 1
+                return []
+            self.seen_shared_trade_ids.add(trade_identifier)
+            self.stats["shared_trade_id"] += 1
         trade = TradeRecord(
             record_number=number,
             trade_time=trade_time,
@@ -579,10 +694,13 @@ class _Reader:
             currency=quote,
             commission=commission,
             commission_asset_identifier=None if fee_currency is None else _currency_asset(context, fee_currency),
-            # the cash movement in the quote currency, fees apart: negative when paid (buys)
-            settlement_cost=None if cost is None else -cost if side == 1 else cost,
-            settlement_asset_identifier=None if cost is None or quote is None else _currency_asset(context, quote),
-            liquidity=_LIQUIDITY.get(liquidity) if isinstance(liquidity, str) else None,
+            # the cash movement in cost's currency, fees apart: negative when paid (buys); copy_negate
+            # is exact (unary minus rounds to the context's 28 digits)
+            settlement_cost=None if cost is None else cost.copy_negate() if side == 1 else cost,
+            settlement_asset_identifier=(
+                None if cost is None or cost_currency is None else _currency_asset(context, cost_currency)
+            ),
+            liquidity=_LIQUIDITY.get(liquidity.strip().lower()) if isinstance(liquidity, str) else None,
             venue=venue,
             venue_metadata=rec,
         )
@@ -613,7 +731,8 @@ class _Reader:
             return None, None
         currencies = {currency for _, currency in parsed}
         if len(currencies) == 1:
-            return sum((cost for cost, _ in parsed), Decimal(0)), parsed[0][1]
+            with localcontext(_EXACT):  # the default context would round the sum to 28 digits
+                return sum((cost for cost, _ in parsed), _ZERO), parsed[0][1]
         self.stats["multi_currency_fees"] += 1
         return parsed[0]
 
@@ -621,10 +740,14 @@ class _Reader:
 
     def _account(self, rec: dict[str, Any]) -> str | None:
         """The record's ``account``, else the file's, else the source's default account."""
+        return self.context.account(self._broker_account(rec), missing=MISSING_ID)
+
+    def _broker_account(self, rec: dict[str, Any]) -> str | None:
+        """The record's ``account``, else the file's, as written (stripped); ``None`` when neither."""
         broker_account = _text(rec, "account", ID_WIDTH, missing=MISSING_ID) if "account" in rec else None
         if broker_account is None and self.file_account is not None:
             broker_account = _text({"account": self.file_account}, "account", ID_WIDTH, missing=MISSING_ID)
-        return self.context.account(broker_account, missing=MISSING_ID)
+        return broker_account
 
     def _file_venue(self) -> str | None:
         if self.file_venue is None:
@@ -692,8 +815,10 @@ def _number(rec: dict[str, Any], key: str, *, required: bool = False, field: str
         return None
     if not number.is_finite():
         raise RecordError(field or key, f"{value!r} is not a finite number")
-    if number and not -_MAX_EXPONENT <= number.adjusted() <= _MAX_EXPONENT:
-        raise RecordError(field or key, f"{value!r} is out of range")
+    if not -_MAX_EXPONENT <= number.adjusted() <= _MAX_EXPONENT:
+        if number:
+            raise RecordError(field or key, f"{value!r} is out of range")
+        return _ZERO  # "0e-999999999": the same value, without a plain text of a billion digits
     return number
 
 
@@ -743,8 +868,9 @@ def _from_millis(millis: int | Decimal, key: str) -> dt.datetime:
         raise RecordError(key, f"{millis} is not an epoch time in milliseconds") from None
 
 
-def _time(rec: dict[str, Any]) -> dt.datetime:
-    """``timestamp`` (epoch ms), else ``datetime`` (ISO-8601)."""
+def _time(rec: dict[str, Any], zone: dt.tzinfo, zone_configured: bool) -> dt.datetime:
+    """``timestamp`` (epoch ms), else ``datetime`` (ISO-8601; without a UTC offset, a wall-clock time
+    of ``zone``, the source's timezone)."""
     millis = rec.get("timestamp")
     if type(millis) is int:  # the usual case, fast
         try:
@@ -759,8 +885,21 @@ def _time(rec: dict[str, Any]) -> dt.datetime:
         raise RecordError("timestamp", "is required but missing (and so is datetime)")
     if not isinstance(text, str):
         raise RecordError("datetime", f"is a JSON {_json_type(text)}, expected an ISO-8601 time")
+    iso = text.strip()
+    if iso.endswith(("Z", "z")):
+        iso = iso[:-1] + "+00:00"
     try:
-        return parse_iso_datetime(text, "datetime")
+        moment = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        raise RecordError("datetime", f"{text!r} is not an ISO-8601 time") from None
+    if moment.tzinfo is None:
+        return wall_clock_to_utc(
+            moment, zone, "datetime", text, zone_configured=zone_configured,
+            date_only=len(iso) <= 10,  # "2024-01-05", "20240105": no time of day written
+            remedy="deliver timestamp (epoch milliseconds), or datetime with its UTC offset",
+        )  # fmt: skip
+    try:
+        return moment.astimezone(UTC)
     except OverflowError:
         raise RecordError("datetime", f"{text!r} is out of range") from None
 
@@ -780,11 +919,28 @@ def _currency_asset(context: ReaderContext, code: str) -> str:
 
 def _quote(symbol: str) -> str | None:
     """The quote currency of a unified symbol: ``BTC/USDT`` and ``BTC/USDT:USDT`` -> ``USDT``."""
+    return _currencies(symbol)[0]
+
+
+@lru_cache(maxsize=4096)  # a file holds few symbols, each on many records
+def _currencies(symbol: str) -> tuple[str | None, str | None, bool]:
+    """(quote currency, the currency ccxt gives a trade's ``cost`` in, whether ccxt's ``cost`` is in a
+    currency the symbol names) of a unified symbol ``BASE/QUOTE[:SETTLE[-expiry-strike-type]]``.
+    ``cost`` is in the quote currency (spot, linear contracts ``BTC/USDT:USDT``), in the settle
+    currency for inverse contracts (``BTC/USD:BTC``: amount x contract size / price, in BTC); a
+    contract settled in a third currency leaves it unknown."""
     slash = symbol.find("/")
     if slash < 0:
-        return None
-    quote = symbol[slash + 1 :].split(":", 1)[0].strip()
-    return quote if quote and len(quote) <= CURRENCY_WIDTH else None
+        return None, None, True
+    quote, colon, settle = symbol[slash + 1 :].partition(":")
+    quote = quote.strip()
+    quote_currency = quote if quote and len(quote) <= CURRENCY_WIDTH else None
+    settle = settle.split("-", 1)[0].strip() if colon else ""
+    if not settle or settle == quote:
+        return quote_currency, quote_currency, True
+    if settle == symbol[:slash].strip():  # inverse
+        return quote_currency, settle, True
+    return quote_currency, None, False
 
 
 def _canonical(number: int | Decimal) -> str:
@@ -797,23 +953,37 @@ def _canonical(number: int | Decimal) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def _dump(item: Any) -> str | None:
-    """The JSON text of a record, for rejects (None for one nested too deeply to write out)."""
-    try:
-        text = json.dumps(item, default=str, ensure_ascii=False)
-    except RecursionError:
-        return None
-    except ValueError:  # pragma: no cover - parsed JSON always dumps
-        return repr(item)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # an unpaired surrogate: keep it as a \u escape
-        text = json.dumps(item, default=str)
-    return text
+#: Top-level keys the reader reads facts or identifiers from (besides the fees' cost and currency):
+#: a lone surrogate there rejects the record, anywhere else it is replaced in the stored raw record.
+_FACT_KEYS = (
+    "id", "order", "clientOrderId", "symbol", "side", "type", "timeInForce", "status", "takerOrMaker",
+    "amount", "filled", "remaining", "average", "price", "cost", "triggerPrice", "stopPrice",
+    "stopLossPrice", "takeProfitPrice", "timestamp", "datetime", "lastTradeTimestamp",
+    "lastUpdateTimestamp", "account", "exchange",
+)  # fmt: skip
+_LONE_SURROGATE = "holds an unpaired UTF-16 surrogate (\\ud800-\\udfff)"
+#: A decoded str holds surrogate code points only unpaired: the decoder joins an escaped pair.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _holds_lone_surrogate(value: Any) -> bool:
+    return isinstance(value, str) and _SURROGATE.search(value) is not None
+
+
+def _replace_lone_surrogates(value: Any) -> Any:
+    """``value`` with each lone surrogate, in keys and text at any depth, replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_SURROGATE.sub("\ufffd", k): _replace_lone_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_lone_surrogates(v) for v in value]
+    return value
 
 
 def _check_encodable(item: dict[str, Any]) -> None:
-    """Refuse a record holding an unpaired UTF-16 surrogate (it cannot be stored as UTF-8 text)."""
+    """Refuse a file-level key holding an unpaired UTF-16 surrogate (it cannot be stored as UTF-8
+    text, and every record takes it as a fact)."""
     try:
         json.dumps(item, default=str, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:

@@ -449,6 +449,84 @@ def test_bybit_closed_with_partial_fill_is_a_cancel() -> None:
     assert ctx.stats["closed_partially_filled"] == 1
 
 
+# --- contracts and trigger orders ---------------------------------------------------------------------
+
+
+def _binance_coin_m_trade(side: str, commission: str) -> dict[str, Any]:
+    """A Binance COIN-M (inverse, BTC-settled) perpetual fill as ccxt unifies it: 1 contract of 100 USD
+    at 8800, so ccxt's cost is 100 / 8800 = 0.01136364 BTC (raw record: GET /dapi/v1/userTrades)."""
+    exchange = ccxt.binance()
+    exchange.set_markets([
+        _market("BTCUSD_PERP", "BTC/USD:BTC", "BTC", "USD", settle="BTC", settleId="BTC", type="swap", spot=False,
+                swap=True, contract=True, linear=False, inverse=True, contractSize=100.0, subType="inverse"),
+    ])  # fmt: skip
+    raw = {
+        "symbol": "BTCUSD_PERP", "id": 6, "orderId": 28, "pair": "BTCUSD", "side": side.upper(), "price": "8800",
+        "qty": "1", "realizedPnl": "0", "marginAsset": "BTC", "baseQty": "0.01136364", "commission": commission,
+        "commissionAsset": "BTC", "time": 1590743483586, "positionSide": "BOTH", "buyer": side == "buy",
+        "maker": False,
+    }  # fmt: skip
+    return exchange.parse_trade(raw, exchange.market("BTC/USD:BTC"))
+
+
+def test_an_inverse_contracts_cost_is_in_its_settle_currency() -> None:
+    buy, sell = _binance_coin_m_trade("buy", "0.00000454"), dict(_binance_coin_m_trade("sell", "0.00000454"), id="7")
+    assert buy["cost"] == 0.01136364 and buy["fee"]["currency"] == "BTC"  # ccxt: cost in BTC, not USD
+    records = read({"exchange": "binance", "trades": [buy, sell]})
+    assert [(t.trade_side, t.settlement_cost, t.settlement_asset_identifier) for t in records] == [
+        (1, Decimal("-0.01136364"), "BTC"),
+        (-1, Decimal("0.01136364"), "BTC"),
+    ]
+    assert {t.currency for t in records} == {"USD"}  # the price is still in the quote currency
+    # a dated inverse future: the settle currency comes before the expiry
+    (future,) = read([dict(buy, symbol="BTC/USD:BTC-240628")])
+    assert (future.settlement_cost, future.settlement_asset_identifier) == (Decimal("-0.01136364"), "BTC")
+    # settled in neither quote nor base: ccxt does not say what cost is in, so no settlement cost
+    (quanto,) = read([dict(buy, symbol="ETH/USD:BTC")])
+    assert (quanto.settlement_cost, quanto.settlement_asset_identifier) == (None, None)
+    assert quanto.quantity == Decimal("1") and quanto.commission == Decimal("0.00000454")
+    # spot and linear contracts: cost in the quote currency, as before
+    spot = binance_trades()[0]
+    for symbol in ("BTC/USDT", "BTC/USDT:USDT"):
+        (trade,) = read([dict(spot, symbol=symbol)])
+        assert (trade.settlement_cost, trade.settlement_asset_identifier) == (exact(spot["cost"]), "USDT")
+
+
+OKX_CONDITIONAL_ORDER = {
+    "activePx": "", "actualPx": "", "actualSide": "", "actualSz": "0", "algoId": "681096944655273984", "ccy": "",
+    "cTime": "1708658165774", "instId": "BTC-USDT", "instType": "SPOT", "lever": "", "ordId": "", "ordPx": "",
+    "ordType": "conditional", "posSide": "net", "side": "sell", "slOrdPx": "-1", "slTriggerPx": "25000",
+    "slTriggerPxType": "last", "state": "live", "sz": "0.01", "tdMode": "cash", "tgtCcy": "", "tpOrdPx": "",
+    "tpTriggerPx": "", "triggerPx": "", "triggerTime": "", "uTime": "1708658165774", "reduceOnly": "false",
+}  # fmt: skip
+
+
+def _okx(raw: dict[str, Any]) -> dict[str, Any]:
+    exchange = ccxt.okx()
+    exchange.set_markets([_market("BTC-USDT", "BTC/USDT", "BTC", "USDT")])
+    return exchange.parse_order(copy.deepcopy(raw), exchange.market("BTC/USDT"))
+
+
+def test_an_okx_conditional_orders_trigger_is_its_stop_price() -> None:
+    # GET /api/v5/trade/orders-algo-pending?ordType=conditional: ccxt leaves triggerPrice and stopPrice
+    # empty and gives the trigger as stopLossPrice (or takeProfitPrice)
+    stop_loss = _okx(OKX_CONDITIONAL_ORDER)
+    assert (stop_loss["type"], stop_loss["triggerPrice"], stop_loss["stopLossPrice"]) == ("conditional", None, 25000)
+    take_profit = _okx(dict(OKX_CONDITIONAL_ORDER, algoId="681096944655273985", slTriggerPx="", slOrdPx="",
+                            tpTriggerPx="52000", tpOrdPx="-1"))  # fmt: skip
+    assert take_profit["takeProfitPrice"] == 52000 and take_profit["stopLossPrice"] is None
+    orders = of(read({"exchange": "okx", "orders": [stop_loss, take_profit]}), OrderRecord)
+    assert [(o.order_type, o.stop_price, o.limit_price) for o in orders] == [
+        ("conditional", Decimal("25000"), None),
+        ("conditional", Decimal("52000"), None),
+    ]
+    # a limit order's stopLossPrice is the price of the stop-loss attached to it, not its own trigger
+    with_attached_stop = _okx(dict(OKX_LIVE_ORDER, slTriggerPx="25000", slOrdPx="-1"))
+    assert with_attached_stop["type"] == "limit" and with_attached_stop["stopLossPrice"] == 25000
+    (order,) = of(read([with_attached_stop]), OrderRecord)
+    assert (order.stop_price, order.limit_price) == (None, Decimal("30000"))
+
+
 # --- snapshots, duplicates, identifiers ------------------------------------------------------------
 
 
@@ -560,6 +638,59 @@ def test_same_trade_twice_is_read_once_and_symbols_scope_ids() -> None:
     assert records[1].currency == "BTC" and records[1].asset_identifier == f"{SOURCE}:ETH/BTC"
 
 
+def _binance_match_side(order_id: int, buyer: bool, account: str | None = None) -> dict[str, Any]:
+    """One side of a Binance match as ccxt unifies it: both sides of a match carry its trade id."""
+    raw = _binance_trade(28457, order_id, "40000.00", "0.5", "20000.00", "0.0005" if buyer else "20.0",
+                         "BTC" if buyer else "USDT", 1704447010000, buyer, not buyer)  # fmt: skip
+    trade = binance().parse_trade(raw, binance().market("BTC/USDT"))
+    return trade if account is None else dict(trade, account=account)
+
+
+def test_both_sides_of_a_match_sharing_a_trade_id_are_two_fills() -> None:
+    # a self-trade: the user's buy order 100 matched the user's sell order 101 (Binance myTrades
+    # returns both fills, with the same id)
+    buy, sell = _binance_match_side(100, True), _binance_match_side(101, False)
+    ctx = context()
+    records = read({"account": "main", "exchange": "binance", "trades": [buy, sell, copy.deepcopy(sell)]}, ctx)
+    assert [(t.record_number, t.trade_remote_id, t.trade_side, t.commission, t.commission_asset_identifier)
+            for t in records] == [(1, "28457", 1, Decimal("0.0005"), "BTC"),
+                                  (2, "28457", -1, Decimal("20.0"), "USDT")]  # fmt: skip
+    orders = [make_identifier(SOURCE, "order", "BTC/USDT", o) for o in ("100", "101")]
+    assert [t.order_identifier for t in records] == orders
+    # the first keeps the identifier it always had (files read before hold it); the other side's
+    # names what tells it apart
+    assert records[0].trade_identifier == make_identifier(SOURCE, "trade", "BTC/USDT", "28457")
+    assert records[1].trade_identifier == make_identifier(SOURCE, "trade", "BTC/USDT", "28457", "sell", "101", "main")
+    assert ctx.stats["shared_trade_id"] == 1 and ctx.stats["duplicate_trade"] == 1  # the sell sent twice
+    # two sub-accounts of the file trading with each other
+    ctx = context()
+    records = read({"account": "main", "trades": [_binance_match_side(100, True, "sub-a"),
+                                                  _binance_match_side(101, False, "sub-b")]}, ctx)  # fmt: skip
+    assert [(t.trade_side, t.account_identifier) for t in records] == [(1, f"{SOURCE}:sub-a"), (-1, f"{SOURCE}:sub-b")]
+    assert records[1].trade_identifier == make_identifier(SOURCE, "trade", "BTC/USDT", "28457", "sell", "101", "sub-b")
+    assert ctx.stats["shared_trade_id"] == 1 and not ctx.stats["duplicate_trade"]
+    # the same fill twice is still one fill
+    ctx = context()
+    assert len(read([buy, copy.deepcopy(buy)], ctx)) == 1 and ctx.stats["duplicate_trade"] == 1
+    assert not ctx.stats["shared_trade_id"]
+
+
+def test_status_and_taker_or_maker_are_stripped_and_lowercased() -> None:
+    closed = _snapshot("10.00000000", "FILLED", 1704447090000)
+    assert closed["status"] == "closed"
+    ctx = context()
+    records = read([closed, dict(closed, status="closed "), dict(closed, status="Closed")], ctx)
+    events = of(records, OrderEventRecord)
+    assert [(e.record_number, e.event_type, e.order_status) for e in events] == [(1, "filled", "filled")]
+    assert ctx.stats["duplicate_order_snapshot"] == 2 and not ctx.stats["unknown_status"]
+    (event,) = of(read([dict(closed, status=" CANCELED")]), OrderEventRecord)
+    assert (event.event_type, event.order_status) == ("canceled", "canceled")
+    trade = binance_trades()[1]
+    assert trade["takerOrMaker"] == "maker"
+    spelled = [dict(trade, takerOrMaker=" Maker"), dict(trade, id="2", takerOrMaker="TAKER ")]
+    assert [t.liquidity for t in read(spelled)] == ["maker", "taker"]
+
+
 def test_multi_currency_fees_keep_the_first_and_all_in_metadata() -> None:
     exchange = binance()
     unified = exchange.safe_trade(
@@ -599,6 +730,26 @@ def test_datetime_is_read_when_timestamp_is_missing() -> None:
     assert record.trade_time == dt.datetime(2024, 1, 5, 8, 30, 10, 123456, tzinfo=dt.UTC)
 
 
+def test_a_datetime_without_offset_is_a_wall_clock_time_of_the_sources_timezone() -> None:
+    trade = dict(binance_trades()[0], timestamp=None)
+    trades = [
+        dict(trade, id="1", datetime="2024-01-05T09:30:00"),
+        dict(trade, id="2", datetime="2024-11-03T01:30:00"),  # 01:30 came twice in New York that night
+        dict(trade, id="3", datetime="2024-03-10T02:30:00"),  # the clocks went from 02:00 to 03:00
+        dict(trade, id="4", datetime="2024-11-03T01:30:00-05:00"),  # an offset says which
+        dict(trade, id="5", datetime="2024-07-01T12:00:00Z"),
+    ]
+    first, ambiguous, skipped, with_offset, utc = read(trades, context(timezone="America/New_York"))
+    assert first.trade_time == dt.datetime(2024, 1, 5, 14, 30, tzinfo=dt.UTC)
+    assert (type(ambiguous), ambiguous.field, ambiguous.record_number) == (RejectRecord, "datetime", 2)
+    assert "is ambiguous in America/New_York" in ambiguous.reason
+    assert (type(skipped), skipped.field) == (RejectRecord, "datetime") and "does not exist" in skipped.reason
+    assert with_offset.trade_time == dt.datetime(2024, 11, 3, 6, 30, tzinfo=dt.UTC)
+    assert utc.trade_time == dt.datetime(2024, 7, 1, 12, tzinfo=dt.UTC)
+    # a source without timezone reads them as UTC
+    assert [t.trade_time.hour for t in read(trades[:3])] == [9, 1, 2]
+
+
 def test_numbers_are_exact_decimals_from_the_json_text() -> None:
     text = (
         b'[{"id": "9", "order": "1", "symbol": "BTC/USDT", "side": "sell", "timestamp": 1704447010000,'
@@ -610,6 +761,41 @@ def test_numbers_are_exact_decimals_from_the_json_text() -> None:
     assert trade.price == Decimal("12345678901234567890.123456789")
     assert trade.settlement_cost == Decimal("1e-7") and trade.commission == Decimal("-0.00000001")
     assert isinstance(trade.venue_metadata["amount"], Decimal)
+
+
+def test_the_sign_of_cost_and_the_sum_of_fees_are_exact() -> None:
+    # ccxt's documented exact mode (number=str): Binance margin myTrades has no quoteQty, so ccxt's cost
+    # is price x qty in full (31 digits); the default decimal context would round -cost to 28
+    exchange = binance()
+    exchange.number = str
+    raw = dict(_binance_trade(1, 7, "123456.78901234", "98765432.12345678", "0", "0.1", "USDT", 1704447010000,
+                              True, False), isIsolated=False)  # fmt: skip
+    del raw["quoteQty"]
+    buy = exchange.parse_trade(copy.deepcopy(raw), exchange.market("BTC/USDT"))
+    sell = exchange.parse_trade(dict(raw, id=2, isBuyer=False), exchange.market("BTC/USDT"))
+    assert buy["cost"] == "12193263115378.1910714828766652"
+    records = read([buy, sell])
+    assert [str(t.settlement_cost) for t in records] == ["-" + buy["cost"], sell["cost"]]  # -Decimal() rounds too
+    fees = [{"cost": "12345678901.123456789012345678", "currency": "USDT"},
+            {"cost": "0.000000000000000001", "currency": "USDT"}]  # fmt: skip
+    (trade,) = read([dict(buy, id="3", fee=None, fees=fees)])
+    assert str(trade.commission) == "12345678901.123456789012345679"
+
+
+def test_a_zero_with_an_absurd_exponent_is_zero() -> None:
+    # 0e-999999999 passed the exponent bound (it is zero) and was written out in full: a billion digits
+    from exec_pipeline.lib.sqltypes import decimal_to_text
+
+    trade = json.dumps(dict(binance_trades()[0], price=0, cost="0e-999999999"))
+    (record,) = read(("[" + trade.replace('"price": 0,', '"price": 0e-999999999,') + "]").encode())
+    assert record.price == record.settlement_cost == 0
+    assert decimal_to_text(record.price) == decimal_to_text(record.settlement_cost) == "0"
+    order = json.dumps(dict(binance_orders()[0], filled=0, remaining=10))
+    order = order.replace('"filled": 0,', '"filled": 0e-5000000,')
+    _, event = read(f"[{order}]".encode())
+    assert event.cum_quantity == 0 and decimal_to_text(event.cum_quantity) == "0"
+    # the same snapshot as filled 0
+    assert event.event_identifier == read([dict(binance_orders()[0], filled=0, remaining=10)])[1].event_identifier
 
 
 # --- bad input -------------------------------------------------------------------------------------
@@ -679,6 +865,45 @@ def test_unpaired_surrogate_is_rejected_not_stored() -> None:
     (reject,) = read(b"[" + trade + b"]")
     assert type(reject) is RejectRecord and "surrogate" in reject.reason
     reject.raw_record.encode("utf-8")  # storable
+
+
+def test_a_rejects_raw_record_is_the_records_text_as_written() -> None:
+    bad = (
+        '{"id":"T1","order":"O1","symbol":"BTC/USDT","side":"buy","timestamp":1704447010000,"amount":0.50,\n'
+        '  "price":NaN,"cost":"20000.5","fee":{"cost":1e-08,"currency":"BTC"}}'
+    )
+    not_an_object = "-Infinity"
+    records = read(f'[{bad}, {json.dumps(binance_trades()[0])}, {not_an_object}]'.encode())
+    reject, trade, other = records
+    assert (reject.field, reject.reason) == ("price", "price: 'NaN' is not a finite number")
+    assert reject.raw_record == bad  # 0.50 and 1e-08 as the numbers written (not "0.50" text), NaN bare
+    assert type(trade) is TradeRecord and (type(other), other.raw_record) == (RejectRecord, "-Infinity")
+    # a lone surrogate in a fact field: its escape, as written (storable text)
+    bad_symbol = bad.replace('"price":NaN', '"price":1').replace("BTC/USDT", "BTC/USDT\\ud800")
+    (reject,) = read(f"[{bad_symbol}]".encode())
+    assert (reject.field, reject.raw_record) == ("symbol", bad_symbol)
+
+
+def test_a_lone_surrogate_outside_the_facts_is_replaced_not_rejected() -> None:
+    # a memo cut in the middle of an emoji: the fill is fine, only the raw record cannot hold it
+    trade = json.dumps(dict(binance_trades()[0], info={"id": 28457, "memo": "gift \ud83c"}))
+    assert "\\ud83c" in trade
+    ctx = context()
+    (record,) = read(f"[{trade}]".encode(), ctx)
+    assert type(record) is TradeRecord and record.quantity == Decimal("2.5") and record.trade_remote_id == "28457"
+    assert record.venue_metadata["info"] == {"id": 28457, "memo": "gift \ufffd"}
+    assert ctx.stats["lone_surrogates_replaced"] == 1
+    # in a fact field it still rejects the record, naming the field; a paired escape is just a character
+    for change, field in (({"symbol": "BTC/USDT\ud800"}, "symbol"), ({"side": "buy\udc00"}, "side"),
+                          ({"fee": {"cost": 1, "currency": "BNB\ud800"}}, "fee.currency")):  # fmt: skip
+        ctx = context()
+        (reject,) = read(f"[{json.dumps(dict(binance_trades()[0], **change))}]".encode(), ctx)
+        assert (type(reject), reject.field) == (RejectRecord, field) and "surrogate" in reject.reason
+        assert not ctx.stats["lone_surrogates_replaced"]
+    paired = json.dumps(dict(binance_trades()[0], info={"memo": "gift \U0001f381"}))
+    assert "\\ud83c\\udf81" in paired
+    (record,) = read(f"[{paired}]".encode())
+    assert record.venue_metadata["info"]["memo"] == "gift \U0001f381"
 
 
 @pytest.mark.parametrize(
@@ -874,6 +1099,13 @@ def test_publish_to_the_warehouse(engine) -> None:
     publish_partition(SOURCE, dt.date(2024, 1, 6), [_facts("memory://d2.json", day2)], engine=engine)
     assert len(Trades.read(engine=engine)) == len(BINANCE_TRADES)
     assert len(OrderEvents.read(engine=engine)) == len(BINANCE_ORDERS) + 1
+
+
+def test_a_raw_record_with_a_lone_surrogate_replaced_is_stored(engine) -> None:
+    trade = json.dumps(dict(binance_trades()[0], info={"memo": "gift \ud83c"}))
+    publish_partition(SOURCE, dt.date(2024, 1, 5), [_facts("memory://s.json", f"[{trade}]".encode())], engine=engine)
+    (stored,) = Trades.read(engine=engine)["venue_metadata"]
+    assert stored["info"] == {"memo": "gift \ufffd"}
 
 
 def test_a_file_level_account_that_cannot_be_stored_makes_the_file_unreadable() -> None:

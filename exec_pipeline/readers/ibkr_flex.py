@@ -19,13 +19,21 @@ A Flex Query answer is one XML document::
     </FlexQueryResponse>
 
 Every value is an attribute. Only the ``<Trades>`` sections are read (one per statement, one
-statement per account). A row's ``levelOfDetail`` decides what it is, whatever its element name
-(some queries emit ``<Trade levelOfDetail="ORDER">``): ``EXECUTION`` rows are fills, ``ORDER``
-rows are orders (IB's per-order summary of the executions, not more fills: counting both would
-double every trade), any other level (``CLOSED_LOT``, ``SYMBOL_SUMMARY``, ``ASSET_SUMMARY``, ...)
-is skipped and counted in ``stats["skipped_<level>"]``. Without ``levelOfDetail``, or with a
-missing value there (``levelOfDetail=""``, ``"N/A"``, ... below), a ``<Trade>`` is an execution
-and an ``<Order>`` an order; other elements are skipped (``stats["skipped_unknown_row"]``).
+statement per account, or per account and day). A row's ``levelOfDetail`` decides what it is,
+whatever its element name (some queries emit ``<Trade levelOfDetail="ORDER">``): ``EXECUTION``
+rows are fills, ``ORDER`` rows are orders (IB's per-order summary of the executions, not more
+fills: counting both would double every trade), any other level (``CLOSED_LOT``,
+``SYMBOL_SUMMARY``, ``ASSET_SUMMARY``, ...) is skipped and counted in
+``stats["skipped_<level>"]``. Without ``levelOfDetail``, or with a missing value there
+(``levelOfDetail=""``, ``"N/A"``, ... below), a ``<Trade>`` is an execution and an ``<Order>`` an
+order; other elements are skipped (``stats["skipped_unknown_row"]``).
+
+A Trade Confirmation query (``type="TCF"``) has ``<TradeConfirms>`` sections of
+``<TradeConfirm>`` rows instead. They are not read, but each row is rejected (field
+``TradeConfirms``, the reason saying to use an Activity Flex query with the Trades section;
+``stats["trade_confirms_rejected"]``): a source set up with the wrong query type shows every fill
+as a reject instead of reading empty. A statement with both sections (IB sends one or the other)
+has its Trades rows read and its TradeConfirm rows rejected.
 
 The document is parsed with ``defusedxml`` with DTDs forbidden: a document type declaration,
 entity declaration (billion laughs, quadratic blow-up) or external entity makes the whole file
@@ -36,13 +44,16 @@ unreadable, as do non-XML, truncated or mis-encoded bytes and a root other than
 The document is read one statement at a time (``iterparse``): a statement's rows are read when
 its ``</FlexStatement>`` is parsed, then the statement is dropped, so memory holds a block of the
 file and one statement (one account), not the document (:func:`read_stream`; ingestion streams
-the file), besides the identifiers yielded and the few rejects held to the end of the file
-(busts/corrections whose original their statement lacks, below). A file that goes wrong after
+the file), besides the identifiers yielded, a few words per fill yielded for the busts/corrections
+of later statements that name it by ``origTradeID`` (below) and the few rejects held to the end of
+the file (busts/corrections whose original the file lacks, below). A file that goes wrong after
 whole statements raises after their records were read: ingestion then publishes nothing from the
 partition.
 
 Record numbers are the 1-based positions of the rows of all ``<Trades>`` sections of the file,
-in document order (skipped rows count too, so a number always points at the same element).
+in document order (skipped rows count too, so a number always points at the same element). The
+reject of a ``<TradeConfirms>`` row has none (``None``): counting those rows would change the
+numbers of the Trades rows after them, and the reject's ``raw_record`` shows the row.
 
 Values
 ------
@@ -119,17 +130,22 @@ nothing else read); the latest earlier fill or correction of this statement (ear
 correction goes by its own ``tradeID`` when it differs from its ``origTradeID``: a bust or
 correction of a correction refers to that correction, and the warehouse's ``effective_trades``
 follows the chain back to the fill); when the row itself has no ``transactionID`` (a statement
-without transactionIDs, whose fills go by ``tradeID``) the rule applied to ``origTradeID``. A
-bust naming neither is matched once the statement's rows naming their original are resolved: the
-latest earlier fill of the statement with the same order, instrument, quantity and price that no
-bust or correction of the statement, or yielded from an earlier statement of the file, refers to
-(``stats["ref_by_match"]``). When none applies the row is rejected: ``origTransactionID is
-missing and the fill of origTradeID ... is not in this statement`` (a fill of another statement
-can be named only by ``origTransactionID``: keep it in the Flex query) or ``origTradeID ...
-cannot tell which fill``. Those rejects come at the end of the file, and not at all when the same
-row (the same trade identifier) is read from another statement of the file that has its original
-(overlapping statements; counted in ``stats["duplicate_rows"]``). Their OrderEventsTS row has
-event_type ``trade_cancel`` / ``trade_correct``.
+without transactionIDs, whose fills go by ``tradeID``) the rule applied to ``origTradeID``; else
+the latest earlier fill or correction with that ``tradeID`` yielded from an earlier statement of
+the file (a query with "one statement per day", or overlapping statements: the fill is on day 1,
+its cancellation on day 2; earlier by ``transactionID`` as above, else it is, since positions
+increase through the file; the reader keeps for this each fill's identifier and
+``transactionID`` by ``tradeID``). A bust naming neither is matched once the statement's rows
+naming their original are resolved: the latest earlier fill of the statement with the same order,
+instrument, quantity and price that no bust or correction of the statement, or yielded from an
+earlier statement of the file, refers to (``stats["ref_by_match"]``). When none applies the row
+is rejected: ``origTransactionID is missing and the fill of origTradeID ... is not in this file``
+(a fill of another file, e.g. yesterday's, can be named only by ``origTransactionID``: keep it in
+the Flex query) or ``origTradeID ... cannot tell which fill``. Those rejects come at the end of
+the file, and not at all when the same row (the same trade identifier) is read from another
+statement of the file that has its original (overlapping statements; counted in
+``stats["duplicate_rows"]``). Their OrderEventsTS row has event_type ``trade_cancel`` /
+``trade_correct``.
 
 Re-booking: IB corrects a fill by cancelling it and booking the corrected fill again under the
 *same* ``tradeID`` (with a new ``transactionID``; the cancellation's ``origTransactionID`` names
@@ -201,7 +217,7 @@ Counters in ``context.stats``: ``statements``, ``rows``, ``fills``, ``busts``, `
 ``order_rows``, ``derived_orders``, ``events``, ``rebooked_fills``, ``duplicate_rows``,
 ``ref_by_match``, ``fills_without_order``, ``date_only_times``, ``time_from_trade_date``,
 ``unusable_order_times``, ``identifiers_like_missing``, ``skipped_<level>`` /
-``skipped_unknown_row``, ``rejects``.
+``skipped_unknown_row``, ``trade_confirms_rejected``, ``rejects``.
 """
 
 from __future__ import annotations
@@ -237,7 +253,9 @@ NAME = "ibkr_flex"
 #: the repeated autumn hour (without abbreviation) or in the spring gap rejected; symbol/conid/isin NA kept
 #: 2.2.0: levelOfDetail="" (a missing value) read as absent; busts/corrections of a correction found by its tradeID;
 #: a bust/correction repeated in overlapping statements of a file yielded once, never rejected; content matching
-#: after the explicit references; an execution's unusable orderTime dates its derived order by the execution
+#: after the explicit references; an execution's unusable orderTime dates its derived order by the execution;
+#: a bust/correction naming only origTradeID finds its fill in an earlier statement of the file (one statement a
+#: day); <TradeConfirms> rows (Trade Confirmation query) rejected, no longer silently skipped
 VERSION = "2.2.0"
 
 Record = OrderRecord | OrderEventRecord | TradeRecord | RejectRecord
@@ -264,6 +282,12 @@ _DEFAULT_LEVEL = {"Trade": "EXECUTION", "Order": "ORDER"}
 _KIND_COUNTER = {"fill": "fills", "bust": "busts", "correction": "corrections"}
 #: the kinds of execution rows yielded (not "duplicate" copies, nor "unresolved" ones held to the end)
 _YIELDED_KINDS = frozenset(_KIND_COUNTER)
+
+#: A Trade Confirmation query's rows are not read (their attributes are not the Trades section's);
+#: each is rejected with this reason, so a source configured with that query type does not read empty.
+_TRADE_CONFIRM_REASON = (
+    "Trade Confirmation rows (<TradeConfirms>) are not read: use an Activity Flex query with the Trades section"
+)
 
 _DECIMAL_LIMIT = 30  # |adjusted exponent|: 1e30 is far beyond any price, quantity or amount
 _GROUPED_NUMBER = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
@@ -437,6 +461,43 @@ class _OrderRow:
         self.record = record
 
 
+def _named_by(row: _Exec) -> tuple[str | None, str] | None:
+    """The (account, tradeID) by which a later bust/correction's ``origTradeID`` names this row: a fill's,
+    or a correction's own tradeID when it differs from its ``origTradeID``; None for any other row."""
+    if row.trade_id is None or row.kind == "bust" or row.trade_id == row.orig_trade_id:
+        return None
+    return (row.account, row.trade_id)
+
+
+def _latest(bookings: list[_Exec]) -> str:
+    """The trade identifier of the booking made last of ``bookings`` (not empty)."""
+    latest = bookings[0]
+    for booking in bookings[1:]:
+        if _before(latest, booking):
+            latest = booking
+    return latest.trade_identifier
+
+
+def _latest_booked_before(booked: tuple[Any, ...], row: _Exec) -> str | None:
+    """Of the bookings yielded earlier in the file (flat: transaction number, record number, trade
+    identifier, ...), the trade identifier of the latest booked before ``row``, as :func:`_before`."""
+    latest: tuple[Any, ...] | None = None
+    for at in range(0, len(booked), 3):
+        transaction_number, number, trade_identifier = booked[at : at + 3]
+        if transaction_number is not None and row.transaction_number is not None:
+            if transaction_number >= row.transaction_number:
+                continue
+        elif number >= row.number:
+            continue
+        if latest is None or (
+            transaction_number > latest[0]
+            if transaction_number is not None and latest[0] is not None
+            else number > latest[1]
+        ):
+            latest = (transaction_number, number, trade_identifier)
+    return None if latest is None else latest[2]
+
+
 def _before(a: _Exec, b: _Exec) -> bool:
     """Whether row ``a`` was booked before row ``b``: IB's transactionIDs increase over time."""
     if a.transaction_number is not None and b.transaction_number is not None:
@@ -487,9 +548,15 @@ class _Reader:
         self.emitted: set[str] = set()
         #: what the busts/corrections yielded so far refer to: no longer free for a content match
         self.referenced: set[str] = set()
-        #: busts/corrections whose original their statement cannot tell, by trade identifier: rejected
+        #: busts/corrections whose original their statement and the file so far cannot tell: rejected
         #: at the end of the file unless a copy of the same row is read from another statement
         self.unresolved: dict[str, tuple[int, RecordError, str]] = {}
+        #: the fills (and corrections under their own tradeID) yielded so far, by (account, tradeID): a
+        #: bust/correction naming its fill by origTradeID only finds it in an earlier statement of the
+        #: file (one statement a day); a few words a fill
+        #: (flat tuples: transaction number, record number, trade identifier, ...; one object a key and
+        #: no container per fill, which the garbage collector would walk: 10% of the read time)
+        self.booked: dict[tuple[str | None, str], tuple[Any, ...]] = {}
         self.order_keys: dict[tuple[str | None, ...], str] = {}
 
     def time(self, attrs: dict[str, str], field: str) -> dt.datetime | None:
@@ -709,7 +776,7 @@ class _Reader:
         return [row for row in execs if row.reject is None and row.kind in _YIELDED_KINDS]
 
     def hold_unresolved(self, row: _Exec, error: RecordError) -> None:
-        """Keep the reject of a bust/correction whose original this statement cannot tell until the
+        """Keep the reject of a bust/correction whose original the file so far cannot tell until the
         end of the file: another statement (overlapping) may hold the original and the same row."""
         row.kind = "unresolved"
         if row.trade_identifier in self.unresolved:  # the same row in another statement, unresolved too
@@ -752,19 +819,22 @@ class _Reader:
             return identifier("trade", account, "transactionID", row.orig_transaction_id)
         if row.orig_trade_id is not None:
             # the fill (or correction) of that tradeID booked latest before this row
-            candidates = [f for f in by_trade_id.get((account, row.orig_trade_id), ()) if _before(f, row)]
+            named = (account, row.orig_trade_id)
+            candidates = [f for f in by_trade_id.get(named, ()) if _before(f, row)]
             if candidates:
-                latest = candidates[0]
-                for candidate in candidates[1:]:
-                    if _before(latest, candidate):
-                        latest = candidate
-                return latest.trade_identifier
+                return _latest(candidates)
             if row.transaction_id is None:  # a statement without transactionIDs: fills go by tradeID
                 return identifier("trade", account, row.orig_trade_id)
+            # an earlier statement of the file (its record numbers are lower, its transactionIDs too
+            # unless booked after this row)
+            yielded = _latest_booked_before(self.booked.get(named, ()), row)
+            if yielded is not None:
+                return yielded
             raise RecordError(
                 "origTransactionID",
-                f"is missing and the fill of origTradeID {row.orig_trade_id} is not in this statement: "
-                f"cannot tell which booking this {row.kind} refers to (add origTransactionID to the Flex query)",
+                f"is missing and the fill of origTradeID {row.orig_trade_id} is not in this file (before this "
+                f"{row.kind}): cannot tell which booking this {row.kind} refers to (a fill of another file is "
+                "named only by origTransactionID: add it to the Flex query)",
             )
         if row.kind == "bust":
             match: _Exec | None = None
@@ -820,6 +890,11 @@ class _Reader:
         emitted.add(row.trade_identifier)
         if row.ref_identifier is not None:
             self.referenced.add(row.ref_identifier)
+        named_by = _named_by(row)
+        if named_by is not None:
+            booking = (row.transaction_number, row.number, row.trade_identifier)
+            earlier = self.booked.get(named_by)
+            self.booked[named_by] = booking if earlier is None else earlier + booking
         if row.unusable_order_time:
             self.stats["unusable_order_times"] += 1
         context = self.context
@@ -895,7 +970,7 @@ class _Reader:
             event_metadata=attrs,
         )
 
-    def read_statement(self, statement: Element, rows: list[tuple[int, Element]]) -> Iterator[Record]:
+    def read_statement(self, statement: Element, rows: list[tuple[int | None, Element]]) -> Iterator[Record]:
         context = self.context
         stats = self.stats
         stats["statements"] += 1
@@ -904,6 +979,10 @@ class _Reader:
         execs: list[_Exec] = []
         order_rows: dict[str, _OrderRow] = {}
         for number, element in rows:
+            if number is None:  # a <TradeConfirms> row: made visible, never read as a fill
+                stats["trade_confirms_rejected"] += 1
+                items.append(context.reject(None, _TRADE_CONFIRM_REASON, "TradeConfirms", _raw(element)))
+                continue
             stats["rows"] += 1
             attrs = element.attrib
             level = _get(attrs, "levelOfDetail")  # "" and the other missing markers: as if absent
@@ -960,9 +1039,10 @@ def read_stream(blocks: Iterable[bytes], context: ReaderContext) -> Iterator[Rec
     yield from reader.unresolved_rejects()
 
 
-def _statements(blocks: Iterable[bytes], uri: str) -> Iterator[tuple[Element, list[tuple[int, Element]]]]:
+def _statements(blocks: Iterable[bytes], uri: str) -> Iterator[tuple[Element, list[tuple[int | None, Element]]]]:
     """Each ``<FlexStatement>`` of the document with its ``<Trades>`` rows, numbered in document
-    order, as soon as the statement is parsed; once the caller is done with it, it is dropped."""
+    order, and its ``<TradeConfirms>`` rows (number ``None``), as soon as the statement is parsed;
+    once the caller is done with it, it is dropped."""
     events = SafeElementTree.iterparse(
         _BlockFile(blocks), events=("start", "end"), forbid_dtd=True, forbid_entities=True, forbid_external=True
     )
@@ -986,12 +1066,14 @@ def _statements(blocks: Iterable[bytes], uri: str) -> Iterator[tuple[Element, li
         if len(open_elements) == 1 and element.tag == "FlexStatements":
             containers += 1
         elif len(open_elements) == 2 and element.tag == "FlexStatement" and open_elements[1].tag == "FlexStatements":
-            rows: list[tuple[int, Element]] = []
+            rows: list[tuple[int | None, Element]] = []
             for section in element:
                 if section.tag == "Trades":
                     for row in section:
                         number += 1
                         rows.append((number, row))
+                elif section.tag == "TradeConfirms":  # rejected, unnumbered: the Trades rows keep their numbers
+                    rows.extend((None, row) for row in section)
             yield element, rows
             open_elements[1].remove(element)  # read: the tree keeps one statement at a time
     if not containers:

@@ -709,7 +709,7 @@ def test_cancellation_without_orig_transaction_id() -> None:
     alone = Output(document(statement("U1111111", [cancel], fromDate="20220216", toDate="20220216")))
     (reject,) = alone.rejects
     assert reject.field == "origTransactionID"
-    assert "451001" in reject.reason and "not in this statement" in reject.reason
+    assert "451001" in reject.reason and "not in this file" in reject.reason
     assert alone.trades == [] and alone.context.stats["rejects"] == 1
     # a statement without transactionIDs identifies fills by tradeID, and so its references to them
     fill = dict(REBOOK_ORIGINAL, transactionID="")
@@ -718,6 +718,40 @@ def test_cancellation_without_orig_transaction_id() -> None:
     day2 = Output(document(statement("U1111111", [old_cancel], fromDate="20220216", toDate="20220216")))
     assert day1.trades[0].trade_identifier == day1.context.identifier("trade", "U1111111", "451001")
     assert day2.trades[0].ref_trade_identifier == day1.trades[0].trade_identifier
+
+
+def test_a_cancellation_or_correction_naming_only_orig_trade_id_finds_its_fill_in_an_earlier_statement(engine) -> None:
+    # found in review: a query with "one statement per day" and without origTransactionID gave
+    # day 2's cancellation of day 1's fill as a reject ("not in this statement"): the bust was
+    # lost and the cancelled fill stayed effective
+    again_cancelled = cancellation(REBOOK_AGAIN, "1850004", dateTime="20220216;120000", origTransactionID="")
+    day1 = statement("U1111111", [REBOOK_ORIGINAL, REBOOK_CANCEL, REBOOK_AGAIN, CHAIN_FILL, CHAIN_FIX])
+    day2 = statement("U1111111", [again_cancelled, CHAIN_FIX_AGAIN], fromDate="20220216", toDate="20220216")
+    data = document(day1, day2)
+    out = Output(data)
+    assert out.rejects == [] and out.context.stats["rejects"] == 0
+    assert_agrees_with_ibflex(data, out)
+    check_contract(out.records)
+    # the latest booking of tradeID 451001 before the cancellation: the re-booked fill, not the original
+    bust = out.trade("1850004")
+    assert bust.trade_kind == "bust" and bust.ref_trade_identifier == out.trade("1850003").trade_identifier
+    # a correction of day 1's correction goes by that correction's own tradeID
+    again = out.trade("900003")
+    assert again.trade_kind == "correction" and again.ref_trade_identifier == out.trade("900002").trade_identifier
+    assert out.context.stats["busts"] == 2 and out.context.stats["corrections"] == 2
+    # the same references as when the rows name their originals by origTransactionID
+    by_transaction = [
+        dict(again_cancelled, origTransactionID="1850003"),
+        dict(CHAIN_FIX_AGAIN, origTransactionID="900002"),
+    ]
+    named = Output(document(day1, statement("U1111111", by_transaction)))
+    assert [named.trade("1850004").ref_trade_identifier, named.trade("900003").ref_trade_identifier] == [
+        bust.ref_trade_identifier,
+        again.ref_trade_identifier,
+    ]
+    publish_partition(SOURCE, dt.date(2022, 2, 16), [_facts("memory://week.xml", data)], engine=engine)
+    effective = EffectiveTrades.read(engine=engine).set_index("trade_identifier")
+    assert sorted(effective.index) == [again.trade_identifier]  # 451001 cancelled twice, 500001 corrected twice
 
 
 # --- instruments ------------------------------------------------------------------------------------------
@@ -1140,6 +1174,45 @@ def test_empty_statement_gives_no_records() -> None:
     data = document(statement("U1111111", []))
     assert list(ibkr_flex.read(data, context())) == []
     assert list(ibkr_flex.read(document(), context())) == []
+
+
+def trade_confirm(trade_id: str, order_id: str, quantity: str, price: str) -> dict[str, str]:
+    """A row of IB's Trade Confirmation Flex query (``<TradeConfirm>``: its own attribute names)."""
+    q, p = Decimal(quantity), Decimal(price)
+    return {
+        "accountId": "U1111111", "currency": "USD", "assetCategory": "STK", "symbol": "AAPL",
+        "description": "APPLE INC", "conid": "265598", "isin": "US0378331005", "transactionType": "ExchTrade",
+        "tradeID": trade_id, "orderID": order_id, "execID": f"0000e0d5.{trade_id}.01.01", "brokerageOrderID": "",
+        "orderReference": f"mgr-a/{order_id}", "dateTime": "20220215;102026", "tradeDate": "20220215",
+        "settleDate": "20220217", "exchange": "ISLAND", "buySell": "BUY" if q > 0 else "SELL",
+        "quantity": quantity, "price": price, "amount": str(q * p), "proceeds": str(-q * p), "commission": "-1",
+        "commissionCurrency": "USD", "orderType": "LMT", "levelOfDetail": "EXECUTION",
+    }  # fmt: skip
+
+
+def test_a_trade_confirmation_query_rejects_every_row_instead_of_reading_empty() -> None:
+    # found in review: a source set up with a Trade Confirmation query (type TCF) read zero
+    # records, no reject and no error: every fill lost without notice
+    rows = [trade_confirm("431001", "1001", "100", "172.10"), trade_confirm("431002", "1001", "-50", "172.50")]
+    confirms = "<TradeConfirms>\n" + "\n".join(f"<TradeConfirm {_attrs(row)} />" for row in rows) + "\n</TradeConfirms>"
+    tcf = statement("U1111111", []).replace("<Trades>\n\n</Trades>", confirms)
+    data = document(tcf).replace(b'type="AF"', b'type="TCF"')
+    out = Output(data)
+    assert len(oracle(data).FlexStatements[0].TradeConfirms) == 2  # ibflex reads two confirmations
+    assert out.trades == [] and out.orders == [] and out.events == []
+    assert len(out.rejects) == 2
+    for reject, row in zip(out.rejects, rows, strict=True):
+        assert reject.field == "TradeConfirms" and "Activity Flex query with the Trades section" in reject.reason
+        assert reject.record_number is None  # record numbers count the rows of <Trades> sections only
+        assert reject.raw_record.startswith("<TradeConfirm ") and f'tradeID="{row["tradeID"]}"' in reject.raw_record
+    assert out.context.stats["trade_confirms_rejected"] == 2 and out.context.stats["rejects"] == 2
+    # with both sections (TradeConfirms first), the Trades rows are read as without it, same numbers
+    plain = document(statement("U1111111", [A1, A2]), statement("U1111111", [A3]))
+    both = plain.replace(b"<Trades>", confirms.encode() + b"\n<Trades>", 1)
+    without, with_confirms = Output(plain), Output(both)
+    assert [r for r in with_confirms.records if not isinstance(r, RejectRecord)] == without.records
+    assert [r.raw_record for r in with_confirms.rejects] == [r.raw_record for r in out.rejects]
+    assert with_confirms.context.stats["fills"] == 3 and with_confirms.context.stats["trade_confirms_rejected"] == 2
 
 
 def test_statements_are_read_one_at_a_time_as_the_file_streams() -> None:

@@ -42,7 +42,14 @@ Rows
   opg, 3 ioc, 4 fok, 5 gtx, 6 gtd, 7 at_the_close), 54 side (1/3/D buy, 2/4/5/6/E sell; others are
   rejected), 38 quantity, 44 limit_price, 99 stop_price, 15 currency, 126 ExpireTime, 1 account
   (``context.account``), instrument (below), order_time = the report's time,
-  ``order_manager_identifier`` = ``context.manager(client order id)``. A replaced order first seen
+  ``order_manager_identifier`` = ``context.manager(client order id)``; when that gives none, a
+  replacement (an order whose row comes from a report with OrigClOrdID 41: its Replaced report or a
+  later one) inherits the manager of the order 41 names, as OMSs give replacements ids without the
+  strategy's prefix: that order's own (``context.manager(41)``), else the one it inherited itself as a
+  replacement earlier in the file, so the chain ``momentum/1`` -> ``R-1`` -> ``R-2`` keeps
+  ``momentum``. A manager named by the replacement's own 11 wins. The chain is remembered per OrderID
+  37: begun in an earlier file, or across a replace that changes 37, it reaches back one step (41's
+  own manager). A replaced order first seen
   through its replacement's 150=5 gets a row without quantity and prices (they are the
   replacement's); a fuller row from an earlier file wins in the warehouse (earliest time).
 - Instrument (``asset_identifier``; the catalogue's ``assets`` map broker instruments): Symbol 55
@@ -167,10 +174,11 @@ the delimiter), numbers, whole seconds, second fractions and mapped accounts/ass
 identifiers come from base's maker for all-text parts.
 
 Memory: :func:`read_stream` takes the file in blocks (ingestion streams it), and what the reader
-remembers per order (its row emitted, its CumQty, the reports delivered, its trades' ExecIDs) is
-kept for the ``LIVE_ORDERS`` orders seen last; older ones spill to a temporary SQLite file and come
-back if their order reports again (``orders_spilled``, ``orders_reloaded``). The records are the
-same as with everything in memory; the memory stays flat however large the day.
+remembers per order (its row emitted, its CumQty, the reports delivered, its trades' ExecIDs, the
+managers its replacements inherited) is kept for the ``LIVE_ORDERS`` orders seen last; older ones
+spill to a temporary SQLite file and come back if their order reports again (``orders_spilled``,
+``orders_reloaded``). The records are the same as with everything in memory; the memory stays flat
+however large the day.
 """
 
 from __future__ import annotations
@@ -201,7 +209,8 @@ NAME = "fix44"
 #: 1.0.1: a tag of non-ASCII digits ("²=x") rejects its line on every path (the one-pass split took it)
 #: 1.1.0: exact "|" split; glued messages; CumQty progress; refills; 122; instrument keys; correction chains
 #: 1.2.0: 19 names the latest live execution (busting a refill busts the refill); exact SOH split; "NA" is a value
-VERSION = "1.2.0"
+#: 1.3.0: a replacement whose own 11 names no manager inherits the one of the order it replaces (41), along the chain
+VERSION = "1.3.0"
 
 Record = OrderRecord | OrderEventRecord | TradeRecord | RejectRecord
 
@@ -737,13 +746,17 @@ class _Order(NamedTuple):
     #: "\x03"-separated, each "<trade it stands for>\x02<quantity>\x02<price>"; trade identifier
     #: "\x05" -> "" once a bust of the file undid that trade, and "\x05" -> "" once one did
     trades: dict[str, str]
+    #: client order id -> order_manager_identifier of a replacement whose row took it from the order it
+    #: replaces (41): the next replace of the chain inherits it from here
+    managers: dict[str | None, str]
 
     @classmethod
     def new(cls) -> _Order:
-        return cls({}, {}, {}, {})
+        return cls({}, {}, {}, {}, {})
 
     def is_empty(self) -> bool:
-        return not (self.identifiers or self.delivered)  # cum and trades come with a delivered report
+        # cum and trades come with a delivered report, managers with an emitted row (identifiers)
+        return not (self.identifiers or self.delivered)
 
     def pack(self) -> bytes:
         return marshal.dumps(tuple(self))  # all text and ints: marshal is exact, and fast
@@ -1059,10 +1072,16 @@ class _Reader:
         # --- order and trade (both before anything is emitted: a bad fill rejects the whole line) ----------
         order = state.identifiers.get(order_clordid)
         order_row = None
+        inherited = None  # the manager a replacement takes from the order it replaces
         if order is None:
             order = self.order_id(order_id, order_clordid or "")
+            manager = self.context.manager(order_clordid)
+            if manager is None and link is not None:
+                # OMSs give replacements ids without the strategy's prefix ("R-88121" replacing
+                # "momentum/1"): the order it replaces names the manager, also along a chain of replaces
+                manager = inherited = state.managers.get(link) or self.context.manager(link)
             order_row = self._order(number, msg, raw, when, order, order_id, order_clordid, link, side, account,
-                                    asset, with_terms=True)  # fmt: skip
+                                    asset, manager, with_terms=True)  # fmt: skip
         trade = None
         if kind is not None:
             trade = self._trade(number, msg, raw, kind, order, order_id, order_clordid, state, exec_id, exec_type,
@@ -1085,7 +1104,7 @@ class _Reader:
                 state.identifiers[orig] = old_order
                 stats["synthesized_orders"] += 1
                 out.append(self._order(number, msg, raw, when, old_order, order_id, orig, None, side, account,
-                                       asset, with_terms=False))  # fmt: skip
+                                       asset, self.context.manager(orig), with_terms=False))  # fmt: skip
             old_event = self.event_id(
                 order_id, orig, exec_id, exec_type, trans_type or "", status_code or "", cum_text or ""
             )
@@ -1095,6 +1114,8 @@ class _Reader:
             )))  # fmt: skip
         if order_row is not None:
             state.identifiers[order_clordid] = order
+            if inherited is not None:
+                state.managers[order_clordid] = inherited  # for the next replace of the chain
             out.append(order_row)
         out.append(new(OrderEventRecord, (
             number, when, event_id, order, asset, event_type, account, status, cum, leaves, avg, reason, raw,
@@ -1241,11 +1262,13 @@ class _Reader:
         side: int,
         account: str | None,
         asset: str,
+        manager: str | None,
         *,
         with_terms: bool,
     ) -> OrderRecord:
         """The order's row from its first report (``with_terms=False``: a replaced order seen only
-        through its replacement's report, whose quantity and prices are the replacement's)."""
+        through its replacement's report, whose quantity and prices are the replacement's), with its
+        order_manager_identifier ``manager``."""
         get = msg.get
         stats = self.stats
         for tag, text in (("37", order_id), ("11", clordid), ("41", link)):
@@ -1287,7 +1310,7 @@ class _Reader:
             value = get("126")
             expires = None if value is None or value in MISSING else self.time(value, "126")
         return tuple.__new__(OrderRecord, (
-            number, when, order, asset, side, account, self.context.manager(clordid),
+            number, when, order, asset, side, account, manager,
             None if order_id == "NONE" else order_id, clordid, link, order_type, tif, quantity, limit, stop,
             currency, expires, raw,
         ))  # fmt: skip

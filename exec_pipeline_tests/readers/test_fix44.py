@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 from unittest import mock
 
@@ -558,6 +559,82 @@ def test_replaced_order_not_in_the_file_gets_a_row_without_terms() -> None:
     assert [e.order_status for e in result.events_of("ALGO1/C-1")] == ["replaced"]
 
 
+# --- managers along cancel/replace chains -----------------------------------------------------------------
+
+MOMENTUM = {37: "OM1", 11: "momentum/1", 1: "ACC-1", 55: "AAPL", 54: 1, 38: 100, 40: 2, 44: "187", 59: 0, 15: "USD"}
+
+
+def replace_chain_log(ids: tuple[str, ...], *, order: dict[int, object] = MOMENTUM, tag: str = "M") -> Log:
+    """An order replaced along ``ids`` (the OMS's ClOrdIDs, the first the order's own): for each
+    replace a pending replace, the Replaced report (150=5, 41 = the previous id) and a fill of the
+    replacement (its 41 still the previous id, as brokers echoing 41 write it)."""
+    log = Log()
+    log.add(report({**order, 11: ids[0]}, t17=f"{tag}0", t150="0", t39="0", t14=0, t151=100, t6=0,
+                   t60="20260105-10:00:00"))  # fmt: skip
+    for n, (previous, clordid) in enumerate(pairwise(ids), 1):
+        replace = {**order, 11: clordid, 41: previous}
+        log.add(report(replace, t17=f"{tag}{n}E", t150="E", t39="E", t14=10 * (n - 1), t151=100 - 10 * (n - 1),
+                       t6="187", t60=f"20260105-10:0{n}:00"))  # fmt: skip
+        log.add(report(replace, t17=f"{tag}{n}R", t150="5", t39="0" if n == 1 else "1", t14=10 * (n - 1),
+                       t151=100 - 10 * (n - 1), t6="187", t60=f"20260105-10:0{n}:01"))  # fmt: skip
+        log.add(report(replace, t17=f"{tag}{n}F", t150="F", t39="1", t32=10, t31="187", t14=10 * n,
+                       t151=100 - 10 * n, t6="187", t60=f"20260105-10:0{n}:02"))  # fmt: skip
+    return log
+
+
+def managers_of(result: Result) -> dict[str | None, str | None]:
+    """What a user sees: each order's manager, by its client order id."""
+    return {o.client_order_id: o.order_manager_identifier for o in result.orders}
+
+
+def test_replacements_without_the_strategy_prefix_keep_the_manager_along_the_chain() -> None:
+    result = read_log(replace_chain_log(("momentum/1", "R-1", "R-2", "R-3")).data())
+    assert result.rejects == []
+    assert managers_of(result) == {"momentum/1": "momentum", "R-1": "momentum", "R-2": "momentum", "R-3": "momentum"}
+    assert [o.orig_client_order_id for o in result.orders] == [None, "momentum/1", "R-1", "R-2"]
+    # every fill after a replace belongs to an order the manager is known of
+    orders = {o.order_identifier: o for o in result.orders}
+    assert [(orders[t.order_identifier].client_order_id, orders[t.order_identifier].order_manager_identifier)
+            for t in result.trades] == [("R-1", "momentum"), ("R-2", "momentum"), ("R-3", "momentum")]  # fmt: skip
+
+
+def test_a_replacement_naming_another_manager_keeps_its_own_and_passes_it_on() -> None:
+    result = read_log(replace_chain_log(("momentum/1", "R-1", "meanrev/7", "R-9")).data())
+    assert managers_of(result) == {"momentum/1": "momentum", "R-1": "momentum", "meanrev/7": "meanrev", "R-9": "meanrev"}
+
+
+def test_a_replacement_first_seen_through_its_fill_inherits_from_its_orig_clordid() -> None:
+    """The Replaced report was in an earlier file: the replacement's fill still names the order it
+    replaced (41), whose own id names the manager."""
+    log = Log()
+    log.add(report({**MOMENTUM, 11: "R-1", 41: "momentum/1"}, t17="X1", t150="F", t39="1", t32=10, t31="187",
+                   t14=10, t151=90, t6="187", t60="20260105-10:00:00"))  # fmt: skip
+    assert managers_of(read_log(log.data())) == {"R-1": "momentum"}
+
+
+def test_a_replacement_without_orig_clordid_or_a_prefixed_predecessor_has_no_manager() -> None:
+    """Nothing is made up: an unprefixed id with no order of the strategy behind it stays without one."""
+    log = Log()
+    log.add(report({**MOMENTUM, 11: "R-1"}, t17="Y0", t150="0", t39="0", t14=0, t151=100, t6=0, t60="20260105-10:00:00"))
+    log.add(report({**MOMENTUM, 11: "R-2", 41: "R-1"}, t17="Y1", t150="5", t39="0", t14=0, t151=100, t6=0,
+                   t60="20260105-10:01:00"))  # fmt: skip
+    assert managers_of(read_log(log.data())) == {"R-1": None, "R-2": None}
+
+
+def test_the_chain_of_managers_survives_the_order_state_spilling_to_disk() -> None:
+    """Other orders report between the replaces: with one live order, the chain's order state is
+    spilled and loaded back at each replace."""
+    chain = replace_chain_log(("momentum/1", "R-1", "R-2", "R-3"))
+    other = replace_chain_log(("ALGO1/Z-1", "ZR-1", "ZR-2", "ZR-3"), order={**ORDER_B, 37: "OZ9"}, tag="Z")
+    interleaved = Log(lines=[line for pair in zip(chain.lines, other.lines) for line in pair])
+    with mock.patch.object(fix44, "LIVE_ORDERS", 1):
+        result = read_log(interleaved.data())
+    assert result.stats["orders_reloaded"] > 0
+    managers = managers_of(result)
+    assert [managers[c] for c in ("momentum/1", "R-1", "R-2", "R-3")] == ["momentum"] * 4
+    assert [managers[c] for c in ("ALGO1/Z-1", "ZR-1", "ZR-2", "ZR-3")] == ["ALGO1"] * 4
+
+
 # --- every ExecType ----------------------------------------------------------------------------------------
 
 EXEC_TYPES = [
@@ -1044,7 +1121,8 @@ def state_heavy_lines() -> list[bytes]:
     for exec_type, price, cum, at in (("F", "400", 10, "10:00:00"), ("H", "400", 0, "10:01:00"), ("F", "401", 10, "10:02:00")):
         log.add(report(reused, t17="0", t150=exec_type, t19="0" if exec_type == "H" else None, t39="1", t32=10,
                        t31=price, t14=cum, t151=50 - cum, t6=price, t60=f"20260105-{at}"))  # fmt: skip
-    return log.lines + golden_log()[0].lines
+    chain = replace_chain_log(("momentum/1", "R-1", "R-2")).lines  # managers inherited along replaces
+    return log.lines + chain + golden_log()[0].lines
 
 
 @given(

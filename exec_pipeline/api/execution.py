@@ -228,3 +228,21 @@ class _CreateRequest(BaseModel):
         if not value.strip():
             raise ValueError("unique_identifier must not be blank")
         return value
+
+    @field_validator("unique_identifier", "strategy_identifier", "metadata_json")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL stores no NUL character in text or JSON (SQLite would): refused on both
+        if _holds_nul(value):
+            raise ValueError("holds a NUL character (\\u0000), which the warehouse cannot store")
+        return value
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False

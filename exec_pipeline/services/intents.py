@@ -51,7 +51,17 @@ def parse_intent_file(uri: str, data: bytes) -> tuple[list[tuple[int, dict[str, 
         return [], [IntentError(uri, 0, None, f"not UTF-8 text: {exc}")]
     if uri.lower().endswith(".csv"):
         rows, errors = [], []
-        for line_number, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+        reader = csv.reader(io.StringIO(text))
+        header: list[str] | None = None
+        previous_end = 0  # the line the previous record ended on
+        for cells in reader:
+            line_number, previous_end = previous_end + 1, reader.line_num  # where this record starts
+            if not cells:  # a blank line
+                continue
+            if header is None:
+                header = [name.strip() for name in cells]
+                continue
+            row = dict(zip(header, cells))
             values: dict[str, Any] = {k: v for k, v in row.items() if k and v not in (None, "")}
             if "metadata_json" in values:
                 try:

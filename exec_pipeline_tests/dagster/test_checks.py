@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 import dagster as dg
 import pytest
 from sqlalchemy import text
 
+from exec_pipeline.api.execution import OrderManager
 from exec_pipeline.data_nodes.execution import ExtractFacts, OrderEventRecord, OrderRecord, TradeRecord, publish_partition
 from exec_pipeline.defs.execution import checks
 from exec_pipeline.defs.execution.assets import execution_facts
@@ -127,6 +129,26 @@ def test_duplicated_identifiers_fail(engine, warehouse_url, index, table, identi
         connection.execute(text(f"INSERT INTO {table} SELECT * FROM {table} LIMIT 1"))
     result = evaluate(checks.execution_checks()[index], warehouse_url)
     assert not result.passed
+    assert result.metadata["violations"].value == 1
+
+
+def test_an_order_placed_after_its_manager_ended_warns(engine, warehouse_url):
+    # managers complete once every order seen so far is terminal and never move back: a manager
+    # whose orders go on later shows as ended too early, and the check says which orders
+    manager = OrderManager.create_batch(unique_identifier="pairs", target_account_uid=uuid.UUID(int=4),
+                                        target_time=at(-10), engine=engine)
+    manager.submit(at=at(-5), engine=engine)
+    manager.start_execution(at=at(-4), engine=engine)
+    manager.complete(at=at(1), engine=engine)
+    publish(engine, [
+        OrderRecord(1, at(0), "o-1", "aapl", 1, quantity=Decimal("10"), order_manager_identifier="pairs"),
+        OrderRecord(2, at(2), "o-2", "aapl", 1, quantity=Decimal("10"), order_manager_identifier="pairs"),
+        OrderRecord(3, at(3), "o-3", "aapl", 1, quantity=Decimal("10"), order_manager_identifier="other"),
+    ])
+    result = evaluate(checks.orders_after_their_manager_ended, warehouse_url)
+    assert not result.passed and result.severity == dg.AssetCheckSeverity.WARN
+    [example] = result.metadata["examples"].value
+    assert (example["manager"], example["status"], example["order_identifier"]) == ("pairs", "completed", "o-2")
     assert result.metadata["violations"].value == 1
 
 

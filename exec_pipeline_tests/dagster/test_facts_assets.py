@@ -319,20 +319,30 @@ def test_a_bad_intent_row_stops_none_of_the_rows_after_it(resources, landing_roo
     account = "00000000-0000-0000-0000-000000000004"
     (intents / "intents.csv").write_text(
         "unique_identifier,target_account_uid,target_time,metadata_json\n"
-        f'alpha,{account},2026-11-17T07:00:00Z,"{{""k"": 1}}"\n'
+        f'alpha,{account},2026-11-17T07:00:00Z,"{{""k"": 1,\n""note"": ""two lines""}}"\n'
+        "\n"
         f"beta,{account},2026-11-17T07:00:00Z,{{broken\n"
         f"{'x' * 256},{account},2026-11-17T07:00:00Z,\n"
         f'gamma,{account},2026-11-17T07:00:00Z,"{{""k"": 3}}"\n'
     )
+    # found in review: PostgreSQL stores no NUL character; the row failed the whole intent run there
+    (intents / "more.json").write_text(json.dumps([
+        {"unique_identifier": "delta", "target_account_uid": account, "target_time": "2026-11-17T07:00:00Z",
+         "metadata_json": {"note": "a\u0000b"}},
+        {"unique_identifier": "epsilon", "target_account_uid": account, "target_time": "2026-11-17T07:00:00Z"},
+    ]))
     with dg.instance_for_test() as instance:
         result = dg.materialize([order_manager_table], resources=resources, instance=instance, raise_on_error=False)
     assert not result.success
     message = str(result.failure_data_for_node("execution__OrderManagerTable").error)
-    assert "intents.csv, row 3, field metadata_json: not JSON" in message
-    assert "intents.csv, row 4, field unique_identifier" in message and "255" in message
+    # rows are named by the line they start on (alpha's cell spans lines 2-3, line 4 is blank)
+    assert "intents.csv, row 5, field metadata_json: not JSON" in message
+    assert "intents.csv, row 6, field unique_identifier" in message and "255" in message
+    assert "more.json, row 1, field metadata_json" in message and "NUL" in message
     engine = get_engine(warehouse_url)
     assert OrderManager.get_by_unique_identifier("gamma", engine=engine).metadata_json == {"k": 3}
-    assert OrderManager.get_by_unique_identifier("alpha", engine=engine).status == "created"
+    assert OrderManager.get_by_unique_identifier("alpha", engine=engine).metadata_json == {"k": 1, "note": "two lines"}
+    assert OrderManager.get_by_unique_identifier("epsilon", engine=engine).status == "created"
 
 
 def test_bad_intents_are_reported_with_file_row_and_field(resources, landing_root):

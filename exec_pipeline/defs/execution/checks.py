@@ -25,6 +25,7 @@ from sqlalchemy import Connection, TextClause, bindparam, text
 
 from exec_pipeline.defs.execution.assets import FACT_KEYS, PARTITIONS
 from exec_pipeline.defs.resources import WarehouseResource
+from exec_pipeline.models.execution import MANAGER_TERMINAL_STATUSES
 
 SAMPLE_ROWS = 10
 
@@ -145,6 +146,34 @@ def _result(
         },
         description=f"{len(rows)} {what} ({judged.label})" if rows else f"no {what} ({judged.label})",
     )
+
+
+_TERMINAL_MANAGERS = ", ".join(f"'{status}'" for status in sorted(MANAGER_TERMINAL_STATUSES))
+
+
+@dg.asset_check(
+    asset=FACT_KEYS["OrdersTS"],
+    description="No order of a manager was placed after the manager ended (completed, cancelled, failed or "
+    "expired). Managers complete once every order seen so far is terminal and never move back, so a manager "
+    "whose orders go on on a later day shows as ended too early. Warns only: the orders and their fills are "
+    "stored; the manager's status and execution_end are what is wrong.",
+)
+def orders_after_their_manager_ended(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    with _connect(warehouse) as connection:
+        judged = scope(context, connection)
+        return _result(
+            connection,
+            "SELECT m.unique_identifier AS manager, m.status, m.execution_end, o.order_identifier, o.source, "
+            "o.client_order_id, o.order_time FROM orders_ts o "
+            "JOIN order_manager m ON m.unique_identifier = o.order_manager_identifier "
+            f"WHERE m.status IN ({_TERMINAL_MANAGERS}) AND o.order_time > m.execution_end "
+            f"AND {judged.partitions('o.')} ORDER BY m.unique_identifier, o.order_time, o.order_identifier",
+            judged,
+            what="orders placed after their manager ended",
+            severity=dg.AssetCheckSeverity.WARN,
+        )
 
 
 @dg.asset_check(
@@ -332,4 +361,5 @@ def execution_checks() -> list[dg.AssetChecksDefinition]:
         _lineage_check("OrderEventsTS", "order_events_ts"),
         _lineage_check("TradesTS", "trades_ts"),
         facts_are_fresh,
+        orders_after_their_manager_ended,
     ]

@@ -52,7 +52,9 @@ Order (one unified order = one snapshot of an order's state):
 - **OrdersTS**: the first snapshot of each order in the file. ``order_time`` = ``timestamp``
   (epoch ms; else ``datetime``, ISO-8601, see Times below), ``order_remote_id`` = ``id``,
   ``client_order_id`` = ``clientOrderId``, ``order_manager_identifier`` = ``context.manager(clientOrderId)``,
-  ``order_type`` = ``type``, ``time_in_force`` = ``timeInForce``, ``quantity`` = ``amount``,
+  ``order_type`` = ``type``, ``time_in_force`` = ``timeInForce``, ``quantity`` = ``amount``
+  (``None`` when ccxt gives none: a market order given by cost, as HTX spot market orders, OKX
+  ``quote_ccy`` and Coinbase ``quote_size`` market buys are, has no amount until it is closed),
   ``limit_price`` = ``price`` (``None`` for market orders, whose ``price`` ccxt fills with the
   average), ``stop_price`` = ``triggerPrice`` (else ``stopPrice``; when both are null and the type
   is not plain ``limit`` / ``market``, ``stopLossPrice``, else ``takeProfitPrice``: ccxt puts an OKX
@@ -61,24 +63,45 @@ Order (one unified order = one snapshot of an order's state):
   the symbol (``BTC/USDT`` and ``BTC/USDT:USDT`` -> ``USDT``).
 - **OrderEventsTS**: one event per distinct snapshot, describing the order's current state:
 
-  ====================================  ==================  ================
-  ccxt ``status``                       ``event_type``      ``order_status``
-  ====================================  ==================  ================
-  open, filled = 0 or missing           new                 new
-  open, filled > 0                      partially_filled    partially_filled
-  closed, filled = amount (or unknown)  filled              filled
-  closed, filled < amount               canceled            canceled
-  canceled                              canceled            canceled
-  expired                               expired             expired
-  rejected                              rejected            rejected
-  anything else / missing               status              None
-  ====================================  ==================  ================
+  =============================================  ==================  ================
+  ccxt ``status``                                ``event_type``      ``order_status``
+  =============================================  ==================  ================
+  open, filled = 0 or missing                    new                 new
+  open, filled > 0                               partially_filled    partially_filled
+  closed, a trigger order whose trigger fired    status              None
+  closed, filled >= amount (or either unknown)   filled              filled
+  closed, filled < amount                        canceled            canceled
+  canceled (whatever filled and amount)          canceled            canceled
+  canceling                                      pending_cancel      pending_cancel
+  expired (whatever filled and amount)           expired             expired
+  rejected                                       rejected            rejected
+  anything else / missing                        status              None
+  =============================================  ==================  ================
+
+  ``cum_quantity`` = ``filled``, ``leaves_quantity`` = ``remaining`` (``None`` when ccxt gives
+  none), ``avg_price`` = ``average``, ``event_time`` = the latest of ``timestamp``,
+  ``lastTradeTimestamp`` and ``lastUpdateTimestamp`` (when the order reached that state). A
+  canceled, expired or rejected order (closed with filled < amount too) has ``leaves_quantity`` 0:
+  nothing of it is left working, as FIX's LeavesQty says of such orders, while ccxt's
+  ``remaining`` is what was not filled (it stays in ``event_metadata`` and the event identifier).
+  Without ``amount`` nothing compares ``filled`` with it: closed is filled, canceled and expired
+  are what they say, whatever was filled (``cum_quantity`` tells).
 
   "closed with filled < amount" is how ccxt reports an order canceled after a partial fill on
   some exchanges (Bybit ``PartiallyFilledCanceled``, KuCoin "partial canceled"); the event's
-  ``reason`` says so. ``cum_quantity`` = ``filled``, ``leaves_quantity`` = ``remaining``,
-  ``avg_price`` = ``average``, ``event_time`` = the latest of ``timestamp``,
-  ``lastTradeTimestamp`` and ``lastUpdateTimestamp`` (when the order reached that state).
+  ``reason`` says so. ``canceling`` is a cancel the exchange has not done yet (Binance
+  ``PENDING_CANCEL``, HTX contract state 11).
+
+  A trigger (stop, plan, algo) order whose trigger fired is "closed" for ccxt on Bitget (plan
+  status ``triggered``) and OKX (algo order ``state`` ``effective``), its own filled 0 (it would
+  read as canceled) or, OKX giving none, made up by ccxt as the amount (it would read as filled):
+  it placed another order, with its own id, which carries the fills. It is told by the raw status
+  ccxt read in ``info`` (Bitget: the first non-empty of ``status``, ``state``, ``orderStatus``,
+  ``planStatus``; both words name only a fired trigger), when the venue (the record's
+  ``exchange``, else the file's) is ``bitget`` or ``okx`` (``myokx``, ``okxus``): without it the
+  order reads as above. Its event has ``cum_quantity`` ``None``, ``leaves_quantity`` 0 and a
+  ``reason`` naming the state (``stats["trigger_fired"]``).
+
   An order's embedded ``trades`` list is not read as fills: exchanges fill it inconsistently
   (Kraken lists bare trade ids, so ccxt makes trades without amount or price); fills come from
   the trades (``fetch_my_trades``). It stays in the raw record.
@@ -105,9 +128,13 @@ Fees: ``commission`` is the cost of the main fee with its sign kept (positive = 
 = rebate, as ccxt reports them) and ``commission_asset_identifier`` = the fee currency (e.g. BNB
 on Binance). Currencies become asset identifiers through the catalogue's ``assets`` when listed
 there, else stay the currency code (codes are global already; not counted as unmapped).
-The main fee is ``fee`` when it has a cost; else, from
-``fees``, the sum of their costs when they all share one currency, else the first one (counted
-in ``stats["multi_currency_fees"]``). All fees stay in the raw record.
+The main fee is ``fee`` when its cost is not zero; else, from ``fees``, the first currency whose
+costs add up to non-zero (``[0 BNB, 0.5 USDT]``: 0.5 USDT; several costs in one currency are
+summed); else a zero fee (``fee``'s, else the first currency of ``fees``). Fees in other currencies
+are not in ``commission``: a record leaving out one whose cost is not zero is counted in
+``stats["multi_currency_fees"]`` (records, also when ``fee`` gave the commission; ccxt repeats
+``fee`` in ``fees``, so a ``fees`` entry in ``fee``'s currency is not added to it). All fees stay in
+the raw record.
 
 All rows: ``account_identifier`` = ``context.account(account)`` of the record's ``account`` key,
 else of the file's, else the source's ``default_account``; ``asset_identifier`` =
@@ -132,7 +159,8 @@ sequences per symbol), so the unified symbol is part of every identifier:
   identifier, the same as the first fill's from another file, and the warehouse keeps one of them.
   Deliver both sides of a match in one file, in the same order;
 - event: ``context.identifier("event", symbol, id, status, filled, lastTradeTimestamp, amount,
-  remaining)`` with the numbers written canonically (``4.0`` and ``4`` are the same): the same
+  remaining)`` with the numbers written canonically (``4.0`` and ``4`` are the same; a missing one
+  as ``None``, and ``remaining`` as ccxt gives it, not the stored ``leaves_quantity``): the same
   snapshot read again (another file, another day) is the same event; a snapshot with more filled,
   another status, or another amount or remaining (an order amended in place, as Bybit and OKX
   amend: same id, new size) is a new one. An amendment of the price alone is not.
@@ -148,8 +176,8 @@ Not UTF-8, not JSON, a top level that is neither a list nor an object with ``ord
 apply the last one to records written under the first) -> :class:`ExtractUnreadable`, naming the
 line, column and character (or byte) where the text goes wrong. A streamed file may fail so after
 some of its records were read: ingestion then publishes nothing from the partition. A record
-that is not an object, that misses ``id``, ``symbol``, ``side``, ``amount`` or a time, or that
-has a bad number, side or time -> a reject naming the key, with the record's JSON text as raw
+that is not an object, that misses ``id``, ``symbol``, ``side``, a time or (a trade) ``amount``, or
+that has a bad number, side or time -> a reject naming the key, with the record's JSON text as raw
 record: numbers are JSON numbers with the digits written (``0.50`` stays ``0.50``; only an exponent
 may be spelled otherwise, ``1e-08`` as ``1E-8``), ``NaN`` / ``Infinity`` the bare tokens, a lone
 surrogate its ``\\u`` escape.
@@ -163,9 +191,9 @@ record holds U+FFFD (the replacement character) for each lone surrogate
 (``stats["lone_surrogates_replaced"]``, records); the landing zone keeps the file's exact bytes.
 
 ``context.stats`` keys: ``orders``, ``trades`` (records read), ``duplicate_order_snapshot``,
-``duplicate_trade``, ``shared_trade_id``, ``closed_partially_filled``, ``unknown_status``,
-``multi_currency_fees``, ``order_embedded_trades_ignored``, ``lone_surrogates_replaced``,
-``read_twice_for_file_keys``, ``rejects`` (by the context).
+``duplicate_trade``, ``shared_trade_id``, ``closed_partially_filled``, ``trigger_fired``,
+``unknown_status``, ``multi_currency_fees``, ``order_embedded_trades_ignored``,
+``lone_surrogates_replaced``, ``read_twice_for_file_keys``, ``rejects`` (by the context).
 """
 
 from __future__ import annotations
@@ -209,7 +237,11 @@ NAME = "ccxt"
 #: with an absurd exponent reads as 0; a lone surrogate outside the fact fields becomes U+FFFD instead
 #: of rejecting the record; stop price falls back to stopLossPrice / takeProfitPrice on trigger
 #: orders; rejects' raw records are the record's text as written; status and takerOrMaker are
-#: stripped and lowercased; an offset-less datetime is a wall-clock time of the source's timezone
+#: stripped and lowercased; an offset-less datetime is a wall-clock time of the source's timezone;
+#: orders without amount are read (quantity None; they were rejected); canceling is pending_cancel; a
+#: canceled / expired / rejected order's leaves_quantity is 0; the main fee is the first non-zero one,
+#: and a non-zero fee left out in another currency is counted even when fee gave the commission; a
+#: Bitget / OKX trigger order whose trigger fired is a status event (it read as canceled or filled)
 VERSION = "1.3.0"
 
 Record = OrderRecord | OrderEventRecord | TradeRecord | RejectRecord
@@ -224,9 +256,18 @@ _TRADE_KEYS = ("order", "takerOrMaker")
 # ccxt unified status -> (event_type, order_status); "open" and "closed" are refined by `filled`
 _STATUS = {
     "canceled": ("canceled", "canceled"),
+    "canceling": ("pending_cancel", "pending_cancel"),  # Binance PENDING_CANCEL, HTX contract state 11
     "expired": ("expired", "expired"),
     "rejected": ("rejected", "rejected"),
 }
+#: order statuses under which nothing of the order is left working (leaves_quantity 0)
+_DONE_STATUSES = frozenset({"canceled", "expired", "rejected"})
+#: ccxt exchange ids (the ``exchange`` key, lowercased) whose parse_order reads a trigger order whose
+#: trigger fired as "closed", and the raw state that says so (see _Reader._trigger_fired)
+_OKX_VENUES = frozenset({"okx", "myokx", "okxus"})
+_BITGET_VENUES = frozenset({"bitget"})
+#: the keys ccxt's bitget.parse_order takes the raw status from, the first non-empty one
+_BITGET_STATUS_KEYS = ("status", "state", "orderStatus", "planStatus")
 # Quantities and prices beyond 1e±60 are junk, and would not fit the warehouse's numerics.
 _MAX_EXPONENT = 60
 _ZERO = Decimal(0)
@@ -524,9 +565,10 @@ class _Reader:
         order_id = _text(rec, "id", ID_WIDTH, required=True, missing=MISSING_ID)
         symbol = _text(rec, "symbol", ID_WIDTH, required=True, missing=MISSING_ID)
         side = _side(rec)
-        amount = _number(rec, "amount", required=True)
-        assert amount is not None  # required
-        if amount < 0:
+        # ccxt leaves amount null on market orders given by cost (HTX spot, OKX / Coinbase quote-size
+        # buys) until they are closed: such an order is still read, its size unknown
+        amount = _number(rec, "amount")
+        if amount is not None and amount < 0:
             raise RecordError("amount", f"{_canonical(amount)} is a negative quantity")
         order_time = _time(rec, self.zone, self.zone_configured)
         filled = _number(rec, "filled")
@@ -553,21 +595,33 @@ class _Reader:
         status = raw_status.strip().lower() if isinstance(raw_status, str) else None
 
         reason: str | None = None
+        cum_quantity, leaves_quantity = filled, remaining
         if status == "open":
             if filled is not None and filled > 0:
                 event_type = order_status = "partially_filled"
             else:
                 event_type = order_status = "new"
         elif status == "closed":
-            if filled is not None and amount is not None and filled < amount:
+            trigger_fired = self._trigger_fired(rec)
+            if trigger_fired is not None:
+                # a stop / trigger order whose trigger fired: it placed another order (its own id),
+                # which carries the fills; ccxt's filled here is 0 or made up (amount)
+                event_type, order_status = "status", None
+                cum_quantity, leaves_quantity = None, _ZERO
+                reason = f"{trigger_fired}: the trigger fired and placed another order, which carries the fills"
+                self.stats["trigger_fired"] += 1
+            elif filled is not None and amount is not None and filled < amount:
                 # ccxt's "closed" for an order canceled after a partial fill (Bybit, KuCoin)
                 event_type = order_status = "canceled"
+                leaves_quantity = _ZERO  # nothing left working (ccxt's remaining is amount - filled)
                 reason = f"closed with filled {_canonical(filled)} < amount {_canonical(amount)}: remainder canceled"
                 self.stats["closed_partially_filled"] += 1
             else:
                 event_type = order_status = "filled"
         elif status in _STATUS:
             event_type, order_status = _STATUS[status]
+            if order_status in _DONE_STATUSES:
+                leaves_quantity = _ZERO  # nothing left working, whatever ccxt's remaining says
         else:
             event_type, order_status = "status", None
             self.stats["unknown_status"] += 1
@@ -605,8 +659,8 @@ class _Reader:
             None if filled is None else _canonical(filled),
             None if last_trade is None else _canonical(last_trade),
             # an order amended in place keeps its id, status and filled: its new size is a new state
-            _canonical(amount),
-            None if remaining is None else _canonical(remaining),
+            None if amount is None else _canonical(amount),
+            None if remaining is None else _canonical(remaining),  # ccxt's, not leaves_quantity
         )
         if event_identifier in self.seen_events:
             self.stats["duplicate_order_snapshot"] += 1
@@ -627,14 +681,42 @@ class _Reader:
             event_type=event_type,
             account_identifier=account,
             order_status=order_status,
-            cum_quantity=filled,
-            leaves_quantity=remaining,
+            cum_quantity=cum_quantity,
+            leaves_quantity=leaves_quantity,
             avg_price=average,
             reason=reason,
             event_metadata=rec,
         )
         out.append(event)
         return out
+
+    def _trigger_fired(self, rec: dict[str, Any]) -> str | None:
+        """What says a "closed" order is a trigger order whose trigger fired, on the exchanges where
+        ccxt reports that as "closed" with the order's own fills 0 or unknown (so neither filled nor
+        canceled): OKX algo order ``state`` "effective", Bitget plan order status "triggered" (both
+        only ever name a fired trigger). ``None`` for any other order, or when the venue is not given."""
+        venue = rec.get("exchange")
+        if not isinstance(venue, str) or venue.strip() in MISSING:
+            venue = self.file_venue
+        if not isinstance(venue, str):
+            return None
+        venue = venue.strip().lower()
+        info = rec.get("info")
+        if not isinstance(info, dict):
+            return None
+        if venue in _OKX_VENUES:
+            # okx.parse_order: status from info["state"] as is; "effective" is an algo order state
+            if info.get("state") == "effective":
+                return "OKX state 'effective'"
+        elif venue in _BITGET_VENUES:
+            # bitget.parse_order: status from the first non-empty of these keys
+            for key in _BITGET_STATUS_KEYS:
+                raw = info.get(key)
+                if raw is not None and raw != "":
+                    if raw == "triggered":
+                        return f"Bitget {key} 'triggered'"
+                    break
+        return None
 
     # --- trades ----------------------------------------------------------------------------------
 
@@ -707,34 +789,87 @@ class _Reader:
         return [trade]
 
     def _fee(self, rec: dict[str, Any]) -> tuple[Decimal | None, str | None]:
-        """The main fee (cost, currency): ``fee`` if it has a cost, else from ``fees``."""
+        """The main fee (cost, currency): ``fee`` if its cost is not zero, else the first currency of
+        ``fees`` whose costs add up to non-zero, else a zero fee. A record leaving out a non-zero fee
+        in another currency is counted in ``multi_currency_fees``."""
         fee = rec.get("fee")
         if fee is not None and not isinstance(fee, dict):
             raise RecordError("fee", f"is a JSON {_json_type(fee)}, expected an object")
+        zero_fee: tuple[Decimal, str | None] | None = None
         if fee:
             cost = _number(fee, "cost", field="fee.cost")
             if cost is not None:
-                return cost, _text(fee, "currency", ID_WIDTH, field="fee.currency")
+                currency = _text(fee, "currency", ID_WIDTH, field="fee.currency")
+                if cost:
+                    self._count_other_currency_fees(rec.get("fees"), currency)
+                    return cost, currency
+                zero_fee = cost, currency  # ([0 BNB, 0.5 USDT]: the fee paid is the USDT one)
         fees = rec.get("fees")
         if fees is None:
-            return None, None
+            return zero_fee or (None, None)
+        # a zero ``fee`` is a commission already: a bad ``fees`` (not read at all when ``fee`` had a
+        # cost, before) is passed over rather than rejecting the fill
+        strict = zero_fee is None
         if not isinstance(fees, list):
+            if zero_fee is not None:
+                return zero_fee
             raise RecordError("fees", f"is a JSON {_json_type(fees)}, expected a list")
-        parsed: list[tuple[Decimal, str | None]] = []
+        # currency -> sum of its costs, in the order the currencies first come
+        sums: dict[str | None, Decimal] = {}
         for position, item in enumerate(fees):
             if not isinstance(item, dict):
+                if not strict:
+                    continue
                 raise RecordError(f"fees[{position}]", f"is a JSON {_json_type(item)}, expected an object")
-            cost = _number(item, "cost", field=f"fees[{position}].cost")
-            if cost is not None:
-                parsed.append((cost, _text(item, "currency", ID_WIDTH, field=f"fees[{position}].currency")))
-        if not parsed:
-            return None, None
-        currencies = {currency for _, currency in parsed}
-        if len(currencies) == 1:
-            with localcontext(_EXACT):  # the default context would round the sum to 28 digits
-                return sum((cost for cost, _ in parsed), _ZERO), parsed[0][1]
-        self.stats["multi_currency_fees"] += 1
-        return parsed[0]
+            try:
+                cost = _number(item, "cost", field=f"fees[{position}].cost")
+                if cost is None:
+                    continue
+                currency = _text(item, "currency", ID_WIDTH, field=f"fees[{position}].currency")
+            except RecordError:
+                if strict:
+                    raise
+                continue
+            before = sums.get(currency)
+            if before is None:
+                sums[currency] = cost
+            else:
+                with localcontext(_EXACT):  # the default context would round the sum to 28 digits
+                    sums[currency] = before + cost
+        if not sums:
+            return zero_fee or (None, None)
+        main: tuple[Decimal, str | None] | None = None
+        for currency, total in sums.items():
+            if total:
+                if main is None:
+                    main = total, currency
+                else:
+                    self.stats["multi_currency_fees"] += 1
+                    break
+        if main is not None:
+            return main
+        if zero_fee is not None:
+            return zero_fee
+        currency, total = next(iter(sums.items()))
+        return total, currency
+
+    def _count_other_currency_fees(self, fees: Any, currency: str | None) -> None:
+        """Count the record in ``multi_currency_fees`` when ``fees`` holds a non-zero fee in another
+        currency than ``currency`` (the main fee's). ccxt repeats ``fee`` in ``fees``. Read leniently:
+        ``fee`` gave the commission, so an unreadable entry here does not reject the fill."""
+        if not isinstance(fees, list):
+            return
+        for item in fees:
+            if not isinstance(item, dict) or item.get("currency") == currency:  # fast: the repeat of fee
+                continue
+            try:
+                cost = _number(item, "cost")
+                other = _text(item, "currency", ID_WIDTH)
+            except RecordError:
+                continue
+            if cost and other != currency:
+                self.stats["multi_currency_fees"] += 1
+                return
 
     # --- shared ------------------------------------------------------------------------------------
 

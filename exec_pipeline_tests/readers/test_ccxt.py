@@ -323,7 +323,8 @@ def test_binance_orders_agree_with_ccxt() -> None:
         assert order.currency == "USDT" and order.asset_identifier == f"{SOURCE}:BTC/USDT"
         assert order.venue_metadata["info"] == json.loads(json.dumps(source["info"]))
         assert event.cum_quantity == exact(source["filled"])
-        assert event.leaves_quantity == exact(source["remaining"])
+        done = source["status"] in ("canceled", "expired", "rejected")  # nothing left working
+        assert event.leaves_quantity == (Decimal(0) if done else exact(source["remaining"]))
         assert event.avg_price == exact(source["average"])
         moments = [source[k] for k in ("timestamp", "lastTradeTimestamp", "lastUpdateTimestamp") if source.get(k)]
         assert event.event_time == at_millis(max(moments))
@@ -527,6 +528,152 @@ def test_an_okx_conditional_orders_trigger_is_its_stop_price() -> None:
     assert (order.stop_price, order.limit_price) == (None, Decimal("30000"))
 
 
+# --- orders without amount, pending cancels, what is left of a done order, fired triggers ------------
+
+
+HTX_MARKET_SELL_PARTIAL_CANCELED = {
+    "id": 13997833014, "symbol": "btcusdt", "account-id": 3398321, "client-order-id": "23456",
+    "amount": "0.045000000000000000", "price": "0.0", "created-at": 1640549994642, "type": "sell-market",
+    "field-amount": "0.029100000000000000", "field-cash-amount": "1164.30000000000", "field-fees": "2.3286",
+    "finished-at": 1640549994650, "source": "spot-api", "state": "partial-canceled", "canceled-at": 1640549994650,
+}  # fmt: skip
+
+
+def _htx(raw: dict[str, Any]) -> dict[str, Any]:
+    exchange = ccxt.htx()
+    exchange.set_markets([_market("btcusdt", "BTC/USDT", "BTC", "USDT")])
+    return exchange.parse_order(copy.deepcopy(raw), exchange.market("BTC/USDT"))
+
+
+def test_an_order_ccxt_gives_without_amount_is_read_with_its_size_unknown() -> None:
+    # HTX spot market orders are given by cost: ccxt leaves amount null unless the order is closed.
+    # This market sell was canceled after filling 0.0291; the whole order used to be rejected.
+    htx_sell = _htx(HTX_MARKET_SELL_PARTIAL_CANCELED)
+    assert (htx_sell["status"], htx_sell["amount"], htx_sell["filled"], htx_sell["remaining"]) == (
+        "canceled", None, 0.0291, None)  # fmt: skip
+    # an OKX market buy of 100 USDT (tgtCcy quote_ccy): sz is the cost, so no amount either
+    okx_buy = _okx(dict(OKX_LIVE_ORDER, ordId="312269865356374017", clOrdId="gamma2", px="", sz="100",
+                        ordType="market", tgtCcy="quote_ccy", accFillSz="0.0025", fillSz="0.0025", fillPx="40000",
+                        avgPx="40000", fillTime="1597026383090", uTime="1597026383090",
+                        state="partially_filled"))  # fmt: skip
+    assert (okx_buy["status"], okx_buy["amount"], okx_buy["filled"], okx_buy["cost"]) == ("open", None, 0.0025, 100)
+    ctx = context()
+    records = read({"account": "main", "orders": [htx_sell, okx_buy]}, ctx)
+    assert not of(records, RejectRecord) and ctx.stats["orders"] == 2 and not ctx.stats["rejects"]
+    orders, events = of(records, OrderRecord), of(records, OrderEventRecord)
+    assert [(o.order_remote_id, o.order_side, o.order_type, o.quantity, o.limit_price) for o in orders] == [
+        ("13997833014", -1, "market", None, None),
+        ("312269865356374017", 1, "market", None, None),
+    ]
+    assert orders[0].client_order_id == "23456" and orders[0].order_time == at_millis(1640549994642)
+    assert [(e.event_type, e.order_status, e.cum_quantity, e.leaves_quantity, e.avg_price) for e in events] == [
+        ("canceled", "canceled", Decimal("0.0291"), Decimal(0), exact(htx_sell["average"])),
+        ("partially_filled", "partially_filled", Decimal("0.0025"), None, Decimal("40000")),
+    ]
+    # the event identifier has no amount (nor remaining) part: the same snapshot again is the same event
+    assert events[0].event_identifier == make_identifier(
+        SOURCE, "event", "BTC/USDT", "13997833014", "canceled", "0.0291", None, None, None
+    )
+    # without amount, "closed" is filled and canceled / expired stay what they say
+    closed, expired = dict(okx_buy, status="closed"), dict(htx_sell, id="2", status="expired")
+    events = of(read([closed, expired]), OrderEventRecord)
+    assert [(e.event_type, e.order_status, e.leaves_quantity) for e in events] == [
+        ("filled", "filled", None),
+        ("expired", "expired", Decimal(0)),
+    ]
+
+
+def test_a_cancel_pending_at_the_exchange_is_pending_cancel() -> None:
+    # Binance PENDING_CANCEL (HTX contract state 11 too) is ccxt's "canceling": the order still works
+    pending = binance().parse_order(
+        _binance_order(35, "PENDING_CANCEL", "SELL", "LIMIT", "2.00000000", "0.50000000", "20000.00000000",
+                       "40000.00000000", 1704447600000, 1704447660000, "beta/c-35"),
+        binance().market("BTC/USDT"),
+    )  # fmt: skip
+    assert pending["status"] == "canceling"
+    ctx = context()
+    _, event = read([pending], ctx)
+    assert (event.event_type, event.order_status) == ("pending_cancel", "pending_cancel")
+    assert (event.cum_quantity, event.leaves_quantity) == (Decimal("0.5"), Decimal("1.5"))
+    assert not ctx.stats["unknown_status"]
+
+
+def test_a_canceled_expired_or_rejected_order_has_nothing_left() -> None:
+    # ccxt's remaining is amount - filled even when the order is done: nothing of it is working.
+    # Stored as 0, as FIX sends LeavesQty 0 on a canceled, expired or rejected order.
+    unified = {o["id"]: o for o in binance_orders()}
+    kucoin_like = dict(unified["28"], status="closed", remaining=6.0)  # "partial canceled": ccxt's closed
+    records = read([unified["31"], unified["32"], unified["33"], kucoin_like, unified["28"]])
+    events = of(records, OrderEventRecord)
+    assert [(e.order_status, e.cum_quantity, e.leaves_quantity) for e in events] == [
+        ("canceled", Decimal("0.75"), Decimal(0)),
+        ("expired", Decimal(0), Decimal(0)),
+        ("rejected", Decimal(0), Decimal(0)),
+        ("canceled", Decimal("4"), Decimal(0)),
+        ("partially_filled", Decimal("4"), Decimal("6")),  # still working: its remaining
+    ]
+    assert [e.event_metadata["remaining"] for e in events[:4]] == [Decimal("1.25"), Decimal("3.0"), Decimal("100.0"), 6]
+    # the identifier still names ccxt's remaining: the events stored before are the same events
+    assert events[0].event_identifier == make_identifier(
+        SOURCE, "event", "BTC/USDT", "31", "canceled", "0.75", None, "2", "1.25"
+    )
+
+
+def _bitget_swap(raw: dict[str, Any]) -> dict[str, Any]:
+    exchange = ccxt.bitget()
+    exchange.set_markets([
+        _market("BTCUSDT", "BTC/USDT:USDT", "BTC", "USDT", settle="USDT", settleId="USDT", type="swap", spot=False,
+                swap=True, contract=True, linear=True, inverse=False, contractSize=1.0),
+    ])  # fmt: skip
+    return exchange.parse_order(copy.deepcopy(raw), exchange.market("BTC/USDT:USDT"))
+
+
+# GET /api/v2/mix/order/orders-plan-history (shape from ccxt's bitget.fetch_canceled_and_closed_orders)
+BITGET_PLAN_ORDER = {
+    "planType": "normal_plan", "symbol": "BTCUSDT", "size": "0.001", "orderId": "1111491399869075457",
+    "clientOid": "1111491399869075456", "planStatus": "triggered", "price": "27000", "feeDetail": None,
+    "baseVolume": "0", "callbackRatio": "", "triggerPrice": "24000", "triggerType": "mark_price", "side": "buy",
+    "posSide": "long", "marginCoin": "USDT", "marginMode": "crossed", "enterPointSource": "API",
+    "tradeSide": "open", "posMode": "hedge_mode", "orderType": "limit", "stopSurplusTriggerPrice": "",
+    "stopSurplusExecutePrice": "", "stopSurplusTriggerType": "fill_price", "stopLossTriggerPrice": "",
+    "stopLossExecutePrice": "", "stopLossTriggerType": "fill_price", "cTime": "1700726120917",
+    "uTime": "1700727879652",
+}  # fmt: skip
+
+
+def test_a_trigger_order_whose_trigger_fired_is_neither_filled_nor_canceled() -> None:
+    # ccxt reads Bitget "triggered" and OKX "effective" as "closed": the trigger fired and placed another
+    # order (its own id, its own fills). With filled 0 that read as canceled; OKX algo orders have no
+    # filled quantity, so ccxt makes it the amount and it read as filled.
+    bitget_plan = _bitget_swap(BITGET_PLAN_ORDER)
+    assert (bitget_plan["status"], bitget_plan["filled"], bitget_plan["remaining"]) == ("closed", 0, 0.001)
+    okx_stop = _okx(dict(OKX_CONDITIONAL_ORDER, state="effective", ordId="681096944655273999",
+                         triggerTime="1708658200000", uTime="1708658200000", actualSz="0.01",
+                         actualPx="-1"))  # fmt: skip
+    assert (okx_stop["status"], okx_stop["filled"], okx_stop["amount"]) == ("closed", 0.01, 0.01)
+    ctx = context()
+    records = read([dict(bitget_plan, exchange="bitget"), dict(okx_stop, exchange="okx")], ctx)
+    orders, events = of(records, OrderRecord), of(records, OrderEventRecord)
+    assert [(o.order_type, o.quantity, o.stop_price) for o in orders] == [
+        ("limit", Decimal("0.001"), Decimal("24000")),
+        ("conditional", Decimal("0.01"), Decimal("25000")),
+    ]
+    assert [(e.event_type, e.order_status, e.cum_quantity, e.leaves_quantity) for e in events] == [
+        ("status", None, None, Decimal(0)),
+        ("status", None, None, Decimal(0)),
+    ]
+    assert events[0].reason.startswith("Bitget planStatus 'triggered': the trigger fired")
+    assert events[1].reason.startswith("OKX state 'effective': the trigger fired")
+    assert ctx.stats["trigger_fired"] == 2 and not ctx.stats["closed_partially_filled"]
+    # the file-level exchange names the venue too; a plan order canceled is still canceled
+    canceled_plan = _bitget_swap(dict(BITGET_PLAN_ORDER, orderId="1111491399869075458", planStatus="cancelled"))
+    file_level = read({"exchange": "bitget", "orders": [bitget_plan, canceled_plan]})
+    assert [(e.event_type, e.order_status) for e in of(file_level, OrderEventRecord)] == [
+        ("status", None),
+        ("canceled", "canceled"),
+    ]
+
+
 # --- snapshots, duplicates, identifiers ------------------------------------------------------------
 
 
@@ -691,6 +838,41 @@ def test_status_and_taker_or_maker_are_stripped_and_lowercased() -> None:
     assert [t.liquidity for t in read(spelled)] == ["maker", "taker"]
 
 
+def test_the_main_fee_is_the_first_non_zero_one_and_other_currencies_left_out_are_counted() -> None:
+    exchange = binance()
+    trade = {"id": "77", "order": "28", "symbol": "BTC/USDT", "side": "buy", "amount": "1", "price": "40000",
+             "timestamp": 1704447010000, "takerOrMaker": "taker", "info": {}}  # fmt: skip
+    # no BNB was paid: the fee is the USDT one (it was 0 BNB)
+    zero_first = exchange.safe_trade(dict(trade, fees=[{"cost": "0", "currency": "BNB"},
+                                                       {"cost": "0.5", "currency": "USDT"}]))  # fmt: skip
+    # fee and a second fee in another currency: the BNB one is left out, and now counted
+    with_fee = exchange.safe_trade(dict(trade, id="78", fee={"cost": "0.1", "currency": "USDT"},
+                                        fees=[{"cost": "0.1", "currency": "USDT"},
+                                              {"cost": "0.001", "currency": "BNB"}]))  # fmt: skip
+    # a zero fee whose currency is listed with a cost in fees
+    zero_fee = dict(trade, id="79", fee={"cost": 0, "currency": "BNB"},
+                    fees=[{"cost": 0, "currency": "BNB"}, {"cost": "0.2", "currency": "USDT"}])  # fmt: skip
+    all_zero = dict(trade, id="80", fee=None, fees=[{"cost": 0, "currency": "BNB"}, {"cost": 0, "currency": "USDT"}])
+    assert zero_first["fee"]["cost"] is None and with_fee["fee"]["cost"] == 0.1
+    ctx = context()
+    records = read([zero_first, with_fee, zero_fee, all_zero], ctx)
+    assert [(t.commission, t.commission_asset_identifier) for t in records] == [
+        (Decimal("0.5"), "USDT"),
+        (Decimal("0.1"), "USDT"),
+        (Decimal("0.2"), "USDT"),
+        (Decimal(0), "BNB"),
+    ]
+    assert ctx.stats["multi_currency_fees"] == 1  # only with_fee leaves out a fee that was paid
+    assert records[1].venue_metadata["fees"][1] == {"cost": Decimal("0.001"), "currency": "BNB"}
+    # fee gave a cost (zero too): an unreadable fees entry does not reject the fill
+    junk = [dict(trade, id="81", fee={"cost": 0, "currency": "BNB"}, fees=[{"cost": "x", "currency": "USDT"}, 5]),
+            dict(trade, id="82", fee={"cost": "0.1", "currency": "USDT"}, fees=[{"cost": "x", "currency": "BNB"}])]  # fmt: skip
+    assert [(t.commission, t.commission_asset_identifier) for t in read(junk)] == [
+        (Decimal(0), "BNB"),
+        (Decimal("0.1"), "USDT"),
+    ]
+
+
 def test_multi_currency_fees_keep_the_first_and_all_in_metadata() -> None:
     exchange = binance()
     unified = exchange.safe_trade(
@@ -837,7 +1019,7 @@ def test_bad_trade_is_rejected_naming_the_key(change: dict[str, Any], field: str
 
 @pytest.mark.parametrize(
     ("change", "field"),
-    [({"id": None}, "id"), ({"amount": None}, "amount"), ({"filled": "lots"}, "filled"), ({"amount": -1}, "amount"),
+    [({"id": None}, "id"), ({"filled": "lots"}, "filled"), ({"amount": -1}, "amount"), ({"amount": "x"}, "amount"),
      ({"lastTradeTimestamp": "soon"}, "lastTradeTimestamp"), ({"type": "x" * 40}, "type")],
 )  # fmt: skip
 def test_bad_order_is_rejected_naming_the_key(change: dict[str, Any], field: str) -> None:

@@ -31,8 +31,31 @@ with status ``replaced``, and the replacement (11) its own order row, linked thr
 ``orig_client_order_id`` = 41, and an event ``replaced`` with its own status (39; ``new`` or
 ``partially_filled`` when 39 is absent or 4.2's 5). The replacement's later reports (new 11, 41 =
 previous) belong to order 11. A 150=5 without a different 41 amends the order in place. The rule
-reads only the message, so a report maps to the same order in every file. ``37=NONE`` (FIX's
-placeholder on rejected orders) stays part of the key but is not stored as ``order_remote_id``.
+reads only the message, so a report maps to the same order in every file, but for three kinds of
+report whose message does not name their order, or names the wrong one; for them the file's orders of
+the OrderID 37 decide, when they tell it:
+
+- A report without 11 (a venue's unsolicited report, a bust, a drop copy carrying 37 only) belongs
+  to the OrderID's current order, when the file knows exactly one: its one order with a ClOrdID
+  that no replace of the file replaced (the replacement, after a 150=5; a replacement's row made by
+  a report with 41 replaces 41 too, unless that report is a rejection). Else (37 unknown in the
+  file, or several such orders) it is the order (37, ""), without client order id or manager.
+- A Canceled report (150=4) with 41 whose 11 is an order of the OrderID in the file (a replacement
+  canceled by the venue, reported as "new 11, 41 = previous") is about 11: a cancel request's id is
+  never an order.
+- A Pending Replace (150=E) without 41 (FIX 4.4 requires 41 only on 150=4/5/6) whose 11 is no order
+  of the OrderID in the file is about the OrderID's current order, when there is one (as above):
+  11 is the replace request's id, and the replacement's row comes with its Replaced report (41,
+  manager). Else it is about 11, as the message says.
+
+A copy of such a report (a resend, a drop copy) is keyed as its first delivery in the file was,
+whatever was read in between. Another file may key it otherwise ((37, "") where it does not hold
+the order, 41 for a replacement's cancel read without the replacement's earlier reports); the
+reader sees one file, and a daily drop copy holds the order's whole day. ``37=NONE`` (FIX's
+placeholder on rejected orders) stays part of the key but is not stored as ``order_remote_id``; it
+is shared by unrelated orders, so it never names an order of the file. A Pending New sent with
+37=NONE and followed by reports with the real 37 makes two orders (the first row is emitted before
+the real 37 is known).
 
 Rows
 ----
@@ -114,9 +137,9 @@ Identifiers (``context.identifier``; parts are the broker's text as sent, "" whe
 - event: ("event", 37, client order id, ExecID 17, ExecType 150, ExecTransType 20, OrdStatus 39,
   CumQty 14). ExecID alone is not enough: sloppy simulators reuse one ExecID for every report of an
   order, and the report's type, status and progress tell those apart while staying a function of
-  the message only; a resend (same ExecID, same content) gets the same identifier. A trade report
-  whose identifier was delivered already, by the same session or (once the ExecID is known to be
-  reused in the order) by any, but with another LastPx 31, LastQty 32 or time (as values) is a new
+  the message and its order; a resend (same ExecID, same content) gets the same identifier. A trade
+  report whose identifier was delivered already, by the same session or (once the ExecID is known to
+  be reused in the order) by any, but with another LastPx 31, LastQty 32 or time (as values) is a new
   execution, e.g. a refill after a bust: its identifier gets its time (the 60, 122 or 52 text), 32
   and 31 appended.
 - trade: ("trade", 37, ExecID 17) for fills, busts and corrections alike, so a bust's
@@ -174,11 +197,11 @@ the delimiter), numbers, whole seconds, second fractions and mapped accounts/ass
 identifiers come from base's maker for all-text parts.
 
 Memory: :func:`read_stream` takes the file in blocks (ingestion streams it), and what the reader
-remembers per order (its row emitted, its CumQty, the reports delivered, its trades' ExecIDs, the
-managers its replacements inherited) is kept for the ``LIVE_ORDERS`` orders seen last; older ones
-spill to a temporary SQLite file and come back if their order reports again (``orders_spilled``,
-``orders_reloaded``). The records are the same as with everything in memory; the memory stays flat
-however large the day.
+remembers per order (its row emitted, its CumQty, the reports delivered, its trades' ExecIDs, its
+replaces and the managers its replacements inherited) is kept for the ``LIVE_ORDERS`` orders seen
+last; older ones spill to a temporary SQLite file and come back if their order reports again
+(``orders_spilled``, ``orders_reloaded``). The records are the same as with everything in memory;
+the memory stays flat however large the day.
 """
 
 from __future__ import annotations
@@ -209,7 +232,7 @@ NAME = "fix44"
 #: 1.0.1: a tag of non-ASCII digits ("²=x") rejects its line on every path (the one-pass split took it)
 #: 1.1.0: exact "|" split; glued messages; CumQty progress; refills; 122; instrument keys; correction chains
 #: 1.2.0: 19 names the latest live execution (busting a refill busts the refill); exact SOH split; "NA" is a value
-#: 1.3.0: a replacement whose own 11 names no manager inherits the one of the order it replaces (41), along the chain
+#: 1.3.0: a replacement whose own 11 names no manager inherits the one of the order it replaces (41), along the chain; reports without 11, a replacement's own 150=4, a 150=E without 41: the file's order of the 37
 VERSION = "1.3.0"
 
 Record = OrderRecord | OrderEventRecord | TradeRecord | RejectRecord
@@ -353,6 +376,7 @@ _NO_SYMBOL = _ABSENT_ID | {"[N/A]"}
 _EXEC_TRANS_TYPES = frozenset({"0", "1", "2", "3"})
 _FLAG_YES = frozenset({"Y", "y"})
 _REPLACE_REQUEST_TYPES = frozenset({"4", "6", "E"})  # 11 is the request's id, 41 the order's
+_CANCELED_OR_PENDING_REPLACE = frozenset({"4", "E"})  # the file's orders may tell their order better
 
 #: Decimal magnitudes outside 1e-40 .. 1e40 are refused (FIX has no exponents; a value like
 #: 1E999999999 would otherwise expand into a billion-digit column value).
@@ -746,16 +770,23 @@ class _Order(NamedTuple):
     #: "\x03"-separated, each "<trade it stands for>\x02<quantity>\x02<price>"; trade identifier
     #: "\x05" -> "" once a bust of the file undid that trade, and "\x05" -> "" once one did
     trades: dict[str, str]
-    #: client order id -> order_manager_identifier of a replacement whose row took it from the order it
-    #: replaces (41): the next replace of the chain inherits it from here
-    managers: dict[str | None, str]
+    #: the order's chain of replaces in the file, and the orders the file gave reports by it:
+    #: - client order id -> order_manager_identifier of a replacement whose row took it from the order
+    #:   it replaces (41), which the next replace of the chain inherits;
+    #: - client order id "\x01" -> the client order id of the order that replaced it (a Replaced
+    #:   report, or the row of a replacement made by a report with 41; None: one without 11);
+    #: - event identifier "\x01\x01" -> the client order id the file gave a report whose message alone
+    #:   gives that event identifier (_Reader._order_in_file): a copy of it is keyed the same.
+    #: FIX values never hold a SOH, so the kinds of key never meet. (One dict: two more dicts per order
+    #: made the collector run more often, ~1 % of the reader.)
+    chain: dict[str | None, str | None]
 
     @classmethod
     def new(cls) -> _Order:
         return cls({}, {}, {}, {}, {})
 
     def is_empty(self) -> bool:
-        # cum and trades come with a delivered report, managers with an emitted row (identifiers)
+        # cum and trades come with a delivered report, chain with an emitted row or a delivered report
         return not (self.identifiers or self.delivered)
 
     def pack(self) -> bytes:
@@ -786,6 +817,19 @@ def _first_trade(memo: str) -> tuple[Decimal, Decimal | None]:
 
 #: what ends a trade identifier's key in _Order.trades once a bust of the file undid that trade
 _BUSTED = "\x05"
+
+
+def _current_order(state: _Order) -> str | None:
+    """The client order id of the OrderID's one order with a ClOrdID that no replace of the file
+    replaced (the current order of its one replace chain); None when there is none, or several."""
+    chain = state.chain
+    current = None
+    for clordid in state.identifiers:
+        if clordid is not None and clordid + "\x01" not in chain:
+            if current is not None:
+                return None  # two orders, or two replacements of one: not known which
+            current = clordid
+    return current
 
 
 class _Reader:
@@ -1026,11 +1070,21 @@ class _Reader:
         event_id = self.event_id(
             order_id, order_clordid or "", exec_id, exec_type, trans_type or "", status_code or "", cum_text or ""
         )
-
-        # --- duplicates: the same session delivering the same report again -------------------------------
         state = self.book.live.get(order_id)
         if state is None:
             state = self.book.get(order_id)
+        rekeyed = None  # the event identifier by the message alone, when the file keys the report otherwise
+        if order_clordid is None or exec_type in _CANCELED_OR_PENDING_REPLACE:
+            # the message may not name the order (no 11), or name the wrong one: the file's orders tell
+            file_clordid = self._order_in_file(state, order_id, clordid, order_clordid, orig, exec_type, replaced, event_id)
+            if file_clordid != order_clordid:
+                rekeyed = event_id
+                order_clordid = file_clordid
+                event_id = self.event_id(
+                    order_id, file_clordid, exec_id, exec_type, trans_type or "", status_code or "", cum_text or ""
+                )
+
+        # --- duplicates: the same session delivering the same report again -------------------------------
         delivered = state.delivered
         session = (get("49"), get("56"))
         bit = self.sessions.get(session)
@@ -1079,7 +1133,7 @@ class _Reader:
             if manager is None and link is not None:
                 # OMSs give replacements ids without the strategy's prefix ("R-88121" replacing
                 # "momentum/1"): the order it replaces names the manager, also along a chain of replaces
-                manager = inherited = state.managers.get(link) or self.context.manager(link)
+                manager = inherited = state.chain.get(link) or self.context.manager(link)
             order_row = self._order(number, msg, raw, when, order, order_id, order_clordid, link, side, account,
                                     asset, manager, with_terms=True)  # fmt: skip
         trade = None
@@ -1092,6 +1146,8 @@ class _Reader:
 
         # --- emit -------------------------------------------------------------------------------------------
         delivered[event_id] = sessions_delivered | bit
+        if rekeyed is not None:
+            state.chain[rekeyed + "\x01\x01"] = order_clordid
         if cum is not None and not sessions_delivered:  # progress from a report's first delivery only
             state.cum[order_clordid] = cum_text  # type: ignore[assignment]  # parsed: a number
         new = tuple.__new__
@@ -1112,10 +1168,13 @@ class _Reader:
                 number, when, old_event, old_order, asset, "replaced", account, "replaced", cum, leaves, avg,
                 reason, raw,
             )))  # fmt: skip
+            state.chain[orig + "\x01"] = order_clordid
         if order_row is not None:
             state.identifiers[order_clordid] = order
             if inherited is not None:
-                state.managers[order_clordid] = inherited  # for the next replace of the chain
+                state.chain[order_clordid] = inherited  # for the next replace of the chain
+            if link is not None and exec_type != "8":  # a rejected replace replaced nothing
+                state.chain[link + "\x01"] = order_clordid
             out.append(order_row)
         out.append(new(OrderEventRecord, (
             number, when, event_id, order, asset, event_type, account, status, cum, leaves, avg, reason, raw,
@@ -1141,6 +1200,46 @@ class _Reader:
         return out
 
     # --- pieces -------------------------------------------------------------------------------------------
+
+    def _order_in_file(
+        self,
+        state: _Order,
+        order_id: str,
+        clordid: str | None,
+        order_clordid: str | None,
+        orig: str | None,
+        exec_type: str,
+        replaced: bool,
+        event_id: str,
+    ) -> str | None:
+        """The client order id of the order a report is about, when the file's orders of its OrderID
+        tell it better than the message (``order_clordid``, the message's rule): a report without
+        ClOrdID 11 is about the OrderID's one current order; a Canceled report whose 11 is an order of
+        the OrderID (not a cancel request) is about 11; a Pending Replace without 41 whose 11 is no
+        order of the OrderID is about its one current order (11 is the request's id)."""
+        if order_id == "NONE":  # FIX's placeholder, shared by unrelated orders: no order of the file
+            return order_clordid
+        if order_clordid is not None:
+            if exec_type == "4":
+                if clordid is None or clordid == order_clordid or clordid not in state.identifiers:
+                    return order_clordid  # 11 is a cancel request's id (or the order's own)
+                # 11 is an order of the file: the replacement's own cancel ("new 11, 41 = previous"); a copy
+                # of a report keyed on 41 before 11's row was read keeps that key
+                return order_clordid if event_id in state.delivered else clordid
+            if orig is not None:
+                return order_clordid  # a 150=E with 41: of 41, the order being replaced
+        # a report without 11, or a 150=E without 41
+        if event_id in state.delivered:
+            return order_clordid  # a copy of a report keyed by its message keeps that key
+        first = state.chain.get(event_id + "\x01\x01")
+        if first is not None:
+            return first  # a copy of a report the file keyed: as then
+        if order_clordid is None:
+            return None if replaced else _current_order(state)
+        if clordid in state.identifiers:
+            return order_clordid  # the pending replace of 11 itself
+        current = _current_order(state)
+        return order_clordid if current is None else current
 
     def _check_length_only(self, body: str, delimiter: str, msg: dict[str, str]) -> None:
         """BodyLength 9 of a message without CheckSum 10 (the body runs to the end of the line)."""

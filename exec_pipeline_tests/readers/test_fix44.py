@@ -635,6 +635,170 @@ def test_the_chain_of_managers_survives_the_order_state_spilling_to_disk() -> No
     assert [managers[c] for c in ("ALGO1/Z-1", "ZR-1", "ZR-2", "ZR-3")] == ["ALGO1"] * 4
 
 
+# --- reports whose message does not name their order: the file's orders of the OrderID tell it ----------
+
+
+def without_clordid(order: dict[int, object], **fields: object) -> dict[int, object]:
+    """A report carrying OrderID 37 but no ClOrdID 11 (a venue's unsolicited report, some drop copies)."""
+    return {tag: value for tag, value in report(order, **fields).items() if tag != 11}
+
+
+def owner_of(result: Result, record: OrderEventRecord | TradeRecord) -> tuple[str | None, str | None]:
+    """What a user sees of the order a fact belongs to: (client_order_id, order_manager_identifier)."""
+    (order,) = [o for o in result.orders if o.order_identifier == record.order_identifier]
+    return order.client_order_id, order.order_manager_identifier
+
+
+def test_a_report_without_clordid_belongs_to_the_one_order_of_its_order_id() -> None:
+    log = Log()
+    log.add(report(MOMENTUM, t17="K0", t150="0", t39="0", t14=0, t151=100, t6=0, t60="20260105-10:00:00"))
+    log.add(without_clordid(MOMENTUM, t17="K1", t150="F", t39="1", t32=10, t31="187", t14=10, t151=90, t6="187",
+                            t60="20260105-10:00:01"))  # fmt: skip
+    log.add(without_clordid(MOMENTUM, t17="K2", t150="4", t39="4", t14=10, t151=0, t6="187",
+                            t60="20260105-21:00:00", t58="canceled at the close"))  # fmt: skip
+    result = read_log(log.data())
+    assert result.rejects == []
+    assert managers_of(result) == {"momentum/1": "momentum"}  # no second order without client id
+    (fill,) = result.trades
+    assert owner_of(result, fill) == ("momentum/1", "momentum")
+    assert [(e.event_type, e.order_status) for e in result.events_of("momentum/1")] == [
+        ("new", "new"), ("partially_filled", "partially_filled"), ("canceled", "canceled"),
+    ]  # fmt: skip
+    assert result.events[1].event_identifier == make_identifier(
+        SOURCE, "event", "OM1", "momentum/1", "K1", "F", "", "1", "10"
+    )
+
+
+@pytest.mark.parametrize("live_orders", [fix44.LIVE_ORDERS, 1])
+def test_a_report_without_clordid_after_a_replace_belongs_to_the_replacement(live_orders: int) -> None:
+    """Also when another order reports between the lines, with its state spilled and loaded back."""
+    chain = replace_chain_log(("momentum/1", "R-1", "R-2"))
+    chain.add(without_clordid(MOMENTUM, t17="K9", t150="F", t39="2", t32=80, t31="187", t14=100, t151=0, t6="187",
+                              t60="20260105-10:05:00"))  # fmt: skip
+    other = replace_chain_log(("ALGO1/Z-1", "ZR-1", "ZR-2"), order={**ORDER_B, 37: "OZ9"}, tag="Z")
+    other.add(without_clordid({**ORDER_B, 37: "OZ9"}, t17="Z9", t150="4", t39="4", t14=20, t151=0, t6="187",
+                              t60="20260105-10:05:00"))  # fmt: skip
+    interleaved = Log(lines=[line for pair in zip(chain.lines, other.lines) for line in pair])
+    with mock.patch.object(fix44, "LIVE_ORDERS", live_orders):
+        result = read_log(interleaved.data())
+    assert result.rejects == []
+    assert (result.stats["orders_reloaded"] > 0) == (live_orders == 1)
+    assert managers_of(result) == {
+        "momentum/1": "momentum", "R-1": "momentum", "R-2": "momentum",
+        "ALGO1/Z-1": "ALGO1", "ZR-1": "ALGO1", "ZR-2": "ALGO1",
+    }  # fmt: skip
+    (fill,) = [t for t in result.trades if t.trade_remote_id == "K9"]
+    assert owner_of(result, fill) == ("R-2", "momentum")
+    assert [e.order_status for e in result.events_of("R-2")][-1] == "filled"
+    assert [e.order_status for e in result.events_of("ZR-2")][-1] == "canceled"
+
+
+def test_a_report_without_clordid_stays_on_its_own_when_the_file_does_not_tell_its_order() -> None:
+    """37 unknown in the file, two unrelated orders on one 37, or FIX's shared placeholder 37=NONE:
+    the order (37, "") as the message says, without client order id or manager."""
+    lone = Log()
+    lone.add(without_clordid(MOMENTUM, t17="L1", t150="F", t39="1", t32=10, t31="187", t14=10, t151=90, t6="187",
+                             t60="20260105-10:00:01"))  # fmt: skip
+    two = Log()
+    for clordid, exec_id in (("momentum/1", "T0"), ("meanrev/2", "T1")):
+        two.add(report({**MOMENTUM, 11: clordid}, t17=exec_id, t150="0", t39="0", t14=0, t151=100, t6=0,
+                       t60="20260105-10:00:00"))  # fmt: skip
+    two.add(without_clordid(MOMENTUM, t17="T2", t150="F", t39="1", t32=10, t31="187", t14=10, t151=90, t6="187",
+                            t60="20260105-10:00:01"))  # fmt: skip
+    rejected = Log()
+    rejected.add(report(ORDER_D, t17="N1", t150="8", t39="8", t14=0, t151=0, t6=0, t60="20260105-10:00:00"))
+    rejected.add(without_clordid(ORDER_D, t17="N2", t150="8", t39="8", t14=0, t151=0, t6=0, t60="20260105-10:00:01"))
+    for log, order_id in ((lone, "OM1"), (two, "OM1"), (rejected, "NONE")):
+        result = read_log(log.data())
+        last = result.events[-1]
+        assert last.order_identifier == make_identifier(SOURCE, "order", order_id, "")
+        assert owner_of(result, last) == (None, None)
+
+
+def test_a_copy_of_a_report_without_clordid_keeps_the_identifiers_of_its_first_delivery() -> None:
+    """Read before the order's ClOrdID was known, the report is the order (37, ""); a drop copy read
+    after must not become another event of another order."""
+    log = Log()
+    early = without_clordid(MOMENTUM, t17="C1", t150="0", t39="0", t14=0, t151=100, t6=0, t60="20260105-10:00:00")
+    log.add(early)
+    log.add(report(MOMENTUM, t17="C2", t150="F", t39="1", t32=10, t31="187", t14=10, t151=90, t6="187",
+                   t60="20260105-10:00:01"))  # fmt: skip
+    log.add(early, sender="BROKER-DR")
+    log.add(early, header=[(43, "Y"), (122, "20260105-10:00:00")])
+    result = read_log(log.data())
+    first, fill, copy = result.events
+    assert (copy.event_identifier, copy.order_identifier) == (first.event_identifier, first.order_identifier)
+    assert result.stats["duplicate_resend"] == 1
+
+
+def test_a_replacement_canceled_by_the_venue_is_canceled_not_the_order_it_replaced() -> None:
+    """An unsolicited 150=4 of a replacement written like its other reports (11 = the replacement,
+    41 = the order it replaced): 11 is an order of the file, no cancel request."""
+    log = replace_chain_log(("momentum/1", "R-1"))
+    cancel = report({**MOMENTUM, 11: "R-1", 41: "momentum/1"}, t17="M9", t150="4", t39="4", t14=10, t151=0,
+                    t6="187", t60="20260105-21:00:00", t58="canceled at the close")  # fmt: skip
+    log.add(cancel)
+    log.add(cancel, header=[(43, "Y"), (122, "20260105-21:00:00")])
+    result = read_log(log.data())
+    assert [(e.event_type, e.order_status) for e in result.events_of("momentum/1")] == [
+        ("new", "new"), ("pending_replace", "pending_replace"), ("replaced", "replaced"),
+    ]  # fmt: skip
+    assert [(e.event_type, e.order_status) for e in result.events_of("R-1")] == [
+        ("replaced", "new"), ("partially_filled", "partially_filled"), ("canceled", "canceled"),
+    ]  # fmt: skip
+    assert result.events_of("R-1")[-1].reason == "canceled at the close"
+    assert result.stats["duplicate_resend"] == 1
+
+
+def test_a_copy_of_a_cancel_read_before_its_replacement_keeps_the_identifiers_of_its_first_delivery() -> None:
+    """Read before the file held an order R-1, the cancel is of 41 (as the message says); its drop copy
+    read after R-1's first report is the same fact, with the same identifiers."""
+    log = Log()
+    cancel = report({**MOMENTUM, 11: "R-1", 41: "momentum/1"}, t17="V9", t150="4", t39="4", t14=10, t151=0,
+                    t6="187", t60="20260105-21:00:00")  # fmt: skip
+    log.add(cancel)
+    log.add(report({**MOMENTUM, 11: "R-1", 41: "momentum/1"}, t17="V1", t150="F", t39="1", t32=10, t31="187",
+                   t14=10, t151=90, t6="187", t60="20260105-10:02:00"))  # fmt: skip
+    log.add(cancel, sender="BROKER-DR")
+    result = read_log(log.data())
+    first, copy = [e for e in result.events if e.event_type == "canceled"]
+    assert (copy.event_identifier, copy.order_identifier) == (first.event_identifier, first.order_identifier)
+
+
+def test_a_cancel_request_of_a_replacement_still_names_the_order_by_41() -> None:
+    log = replace_chain_log(("momentum/1", "R-1"))
+    request = {**MOMENTUM, 11: "C-1", 41: "R-1"}
+    log.add(report(request, t17="M8", t150="6", t39="6", t14=10, t151=90, t6="187", t60="20260105-10:03:00"))
+    log.add(report(request, t17="M9", t150="4", t39="4", t14=10, t151=0, t6="187", t60="20260105-10:03:01"))
+    result = read_log(log.data())
+    assert "C-1" not in managers_of(result)
+    assert [e.order_status for e in result.events_of("R-1")][-2:] == ["pending_cancel", "canceled"]
+
+
+def test_a_pending_replace_without_orig_clordid_is_of_the_order_being_replaced() -> None:
+    """FIX 4.4 requires 41 only on 150=4/5/6: a 150=E without it names the replace request (11) only.
+    The replacement's row comes with its Replaced report, linked, with the chain's manager."""
+    log = Log()
+    log.add(report(MOMENTUM, t17="P0", t150="0", t39="0", t14=0, t151=100, t6=0, t60="20260105-10:00:00"))
+    pending = report({**MOMENTUM, 11: "R-1", 38: 200}, t17="P1", t150="E", t39="E", t14=0, t151=100, t6=0,
+                     t60="20260105-10:00:50")  # fmt: skip
+    log.add(pending)
+    replaced_at = log.add(report({**MOMENTUM, 11: "R-1", 41: "momentum/1", 38: 200}, t17="P2", t150="5", t39="0",
+                                 t14=0, t151=200, t6=0, t60="20260105-10:01:00"))  # fmt: skip
+    log.add(pending, header=[(43, "Y"), (122, "20260105-10:00:50")])  # its resend, read after the replace
+    result = read_log(log.data())
+    replacement = result.order("R-1")
+    assert (replacement.orig_client_order_id, replacement.order_manager_identifier, replacement.record_number) == (
+        "momentum/1", "momentum", replaced_at,
+    )  # fmt: skip
+    assert replacement.quantity == Decimal(200)
+    assert [(e.event_type, e.order_status) for e in result.events_of("momentum/1")] == [
+        ("new", "new"), ("pending_replace", "pending_replace"), ("replaced", "replaced"),
+    ]  # fmt: skip
+    assert [(e.event_type, e.order_status) for e in result.events_of("R-1")] == [("replaced", "new")]
+    assert result.stats["duplicate_resend"] == 1
+
+
 # --- every ExecType ----------------------------------------------------------------------------------------
 
 EXEC_TYPES = [

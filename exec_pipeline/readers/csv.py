@@ -150,11 +150,12 @@ the ``skip_lines`` that is not blank; by default the first data row is line 2). 
 - **OrdersTS** (once per ``order_id`` per file): the order's first observation, its first row:
   ``record_number``, ``order_time`` (else that row's time), ``order_quantity``, ``order_type``,
   prices... A field the first row lacks comes from the next rows, up to the first row with a
-  side (``side``, or a signed ``quantity``), which gives the side; the row is emitted with that
+  side (``side``, or a signed ``quantity``: 0 has no sign), which gives the side; the row is emitted with that
   row's records. An order with no side on any row has no OrdersTS row.
 
 ``venue_metadata`` / ``event_metadata`` hold the row as ``{header: raw text}``; a header name
-that repeats keeps every cell, the later ones as ``name (2)``, ``name (3)``... A field is read
+that repeats keeps every cell, the later ones as ``name (2)``, ``name (3)``... (empty cells of
+columns without a name, a spreadsheet's padding, are not kept). A field is read
 from the first of its repeated columns, and a row whose repeated cells of a field differ (stripped)
 is rejected naming the field and both values.
 
@@ -177,7 +178,8 @@ line the csv module cannot parse (where its record ends is unknown, so no row af
 :class:`ExtractUnreadable`. A row with a bad or missing value -> a reject naming the column
 (its header) with the row's text; a row with fewer fields than the header, or more that are not
 empty -> a reject (a header ending with the delimiter has an empty name last: rows need no field
-there). Quoted cells may be of any length. Blank lines are skipped (before the header too).
+there). Quoted cells may be of any length; a quote that never closes refuses the file (the rest of
+the file would be one cell). Blank lines are skipped (before the header too).
 
 ``context.stats`` keys: ``rows``, ``blank_lines``, ``derived_trade_id``, ``order_without_side``
 (rows of an order not yet given a side, so its OrdersTS row waits for a row with one),
@@ -234,6 +236,8 @@ NAME = "csv"
 #: encodings refused (crashed); a header ending with the delimiter (rows rejected), blank lines before the
 #: header (file refused), quoted cells over 131072 characters (rejected, then read as rows; a csv error now
 #: refuses the file) read; a repeated header name keeps every cell in venue_metadata, its cells must agree
+#: (review of 1.3.0, same version: a quantity of 0 gives no side; a quote never closed refuses the file; %f cuts
+#: only the fraction's digits; padding columns numbered in linear time, their empty cells not kept)
 VERSION = "1.3.0"
 
 Record = OrderRecord | OrderEventRecord | TradeRecord | RejectRecord
@@ -516,12 +520,19 @@ class _Lines:
         self._next = lines.__next__
         self.record: list[str] = []
         self.count = 0
+        #: the csv module asked for a line after the last: a record it then returns ran to the end
+        #: of the file inside a quoted cell (a complete last line, even without a line end, does not)
+        self.exhausted = False
 
     def __iter__(self) -> _Lines:
         return self
 
     def __next__(self) -> str:
-        line = self._next()
+        try:
+            line = self._next()
+        except StopIteration:
+            self.exhausted = True
+            raise
         self.count += 1
         self.record.append(line)
         return line
@@ -571,11 +582,13 @@ def _distinct_names(header: list[str]) -> list[str]:
     names = set(header)
     keys: list[str] = []
     taken: set[str] = set()
+    last_number: dict[str, int] = {}  # per name, the number given last (linear in the header's width)
     for name in header:
-        key, count = name, 1
+        key, count = name, last_number.get(name, 1)
         while key in taken or (count > 1 and key in names):  # never the name of another column
             count += 1
             key = f"{name} ({count})"
+        last_number[name] = count
         taken.add(key)
         keys.append(key)
     return keys
@@ -608,6 +621,7 @@ class _Reader:
         self.slots: tuple[int, ...] = ()
         self.header: list[str] = []
         self.metadata_keys: list[str] = []  # the header's names, a repeated one numbered
+        self.unnamed_keys: list[str] = []  # metadata keys of columns without a name
         self.repeated: dict[str, tuple[int, ...]] = {}  # field -> its column's positions, when repeated
 
     def _number_parser(self) -> Callable[[str, str], Decimal | None]:
@@ -757,6 +771,7 @@ class _Reader:
         columns = _Columns(header, options, context.uri, line_base + previous + 1)
         self.header = header
         self.metadata_keys = _distinct_names(header)
+        self.unnamed_keys = [key for key, name in zip(self.metadata_keys, header) if not name]
         self.header_of = columns.header
         self.repeated = columns.repeated
         # an absent column reads index -1: the "" appended to every row
@@ -782,6 +797,11 @@ class _Reader:
                 # where the record ends is unknown (maybe inside a quoted cell, whose next lines
                 # would be read as rows): nothing after it can be trusted
                 raise ExtractUnreadable(context.uri, f"line {start} cannot be parsed as CSV: {exc}") from None
+            if lines.exhausted:
+                # a quote opened on this line never closes: the rest of the file would be one cell
+                raise ExtractUnreadable(
+                    context.uri, f"line {start}: a quoted cell is never closed (the rest of the file would be one cell)"
+                )
             end = reader.line_num
             previous = end
             if len(row) != width:
@@ -814,6 +834,10 @@ class _Reader:
         if self.repeated:
             self.check_repeated(row)
         metadata = dict(zip(self.metadata_keys, row))
+        if self.unnamed_keys:  # a spreadsheet's padding (",,,," after the last column): its empty cells
+            for key in self.unnamed_keys:
+                if not metadata.get(key, "x"):
+                    del metadata[key]
         row.append("")  # what absent columns (index -1) read
         (
             i_time, i_symbol, i_quantity, i_price, i_side, i_trade_id, i_ref_trade_id, i_exec_type, i_exec_id,
@@ -858,8 +882,8 @@ class _Reader:
                     raise RecordError(header_of["quantity"], f"negative quantity {quantity} with a buy side (quantity)")
                 side = -1
                 quantity = -quantity
-            elif side is None:
-                side = 1  # signed quantities: positive is a buy
+            elif side is None and quantity:
+                side = 1  # signed quantities: positive is a buy (0 has no sign: no side from it)
 
         scope: tuple[str, ...] = (symbol,) if self.options.ids_per_symbol else ()
         account_text = text_of(row[i_account].strip(), "account", ID_WIDTH)
@@ -1185,10 +1209,16 @@ def _time_parser(time_format: str | None, context: ReaderContext) -> Callable[[s
             try:
                 return strptime_as_written(value, time_format)
             except ValueError:
-                truncated = finer_digits.sub(r"\1", value)
-                if truncated == value:
+                # one run of digits cut, and it must be what %f read: a run elsewhere in a malformed
+                # value ("1030001-500") would otherwise be cut into another valid time
+                truncated, runs = finer_digits.subn(r"\1", value)
+                if runs != 1:
                     raise
-                return strptime_as_written(truncated, time_format)
+                moment = strptime_as_written(truncated, time_format)
+                fraction = finer_digits.search(value).group(1)[len(separator):]  # type: ignore[union-attr]
+                if moment.microsecond != int(fraction):
+                    raise ValueError(f"{value!r}: the digits cut are not the fraction") from None
+                return moment
 
         strptime = strptime_truncating
 

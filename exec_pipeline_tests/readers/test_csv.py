@@ -975,6 +975,17 @@ def test_a_time_format_with_f_truncates_finer_digits(time_format: str, text: str
     assert trade.trade_time == dt.datetime(2026, 1, 5, 10, 0, 0, 123456, tzinfo=UTC)
 
 
+@pytest.mark.parametrize(
+    ("time_format", "text"),
+    [("%Y%m%d-%H%M%S-%f", "20260105-1030001-500"), ("%Y.%m.%d.%H%M%S.%f", "2026.01.05.1000001.123")],
+)
+def test_finer_digits_are_cut_only_from_the_fraction(time_format: str, text: str) -> None:
+    # found in review of 1.3.0: the retry cut any run of 7+ digits after the separator, so a malformed
+    # time of day ("1030001") was read as another valid one (10:30:00.500)
+    (reject,) = read(f'trade_time,symbol,side,quantity,price\n"{text}",X,BUY,1,1\n', context({"time_format": time_format}))
+    assert isinstance(reject, RejectRecord) and reject.field == "trade_time"
+
+
 def test_signed_order_quantities_are_stored_as_sizes() -> None:
     data = (
         "trade_time,symbol,quantity,price,order_id,trade_id,order_quantity,cum_quantity,leaves_quantity\n"
@@ -989,6 +1000,33 @@ def test_signed_order_quantities_are_stored_as_sizes() -> None:
     assert (first.event_type, first.order_status) == ("partially_filled", "partially_filled")
     assert (first.cum_quantity, first.leaves_quantity) == (Decimal(100), Decimal(200))
     assert (second.event_type, second.cum_quantity) == ("filled", Decimal(300))
+
+
+def test_a_zero_quantity_gives_no_side() -> None:
+    # found in review of 1.3.0: a quantity of 0 (a new or canceled row, as FIX's LastQty 0) was read as a
+    # buy, so the sell order's signed sizes were rejected and its cancel lost: the order looked live
+    data = (
+        "trade_time,symbol,quantity,price,order_id,exec_type,order_quantity,cum_quantity,leaves_quantity\n"
+        "2026-01-05T10:00:00Z,AAPL,0,,O1,new,-300,0,-300\n"
+        "2026-01-05T10:01:00Z,AAPL,-100,10,O1,fill,-300,-100,-200\n"
+        "2026-01-05T10:02:00Z,AAPL,0,,O1,canceled,-300,-100,0\n"
+    )
+    records = read(data)
+    assert not of(records, RejectRecord)
+    (order,) = of(records, OrderRecord)
+    assert (order.order_side, order.quantity) == (-1, Decimal(300))
+    events = of(records, OrderEventRecord)
+    assert [(e.event_type, e.cum_quantity, e.leaves_quantity) for e in events] == [
+        ("new", Decimal(0), Decimal(300)), ("partially_filled", Decimal(100), Decimal(200)),
+        ("canceled", Decimal(100), Decimal(0)),
+    ]
+    # sizes written unsigned and no fill: nothing tells the side, so no OrdersTS row (it was a buy)
+    unsigned = data.replace(",-300,", ",300,").replace(",-100,", ",100,").replace(",-200\n", ",200\n")
+    unsigned = unsigned.replace("2026-01-05T10:01:00Z,AAPL,100,10,O1,fill,300,100,200\n", "")
+    ctx = context()
+    records = read(unsigned, ctx)
+    assert not of(records, OrderRecord) and len(of(records, OrderEventRecord)) == 2
+    assert ctx.stats["order_without_side"] == 2
 
 
 @pytest.mark.parametrize("field", ["order_quantity", "cum_quantity", "leaves_quantity"])
@@ -1058,6 +1096,17 @@ def test_a_quoted_cell_longer_than_the_csv_modules_limit_is_read() -> None:
     assert (second.record_number, second.quantity) == (4, Decimal(5))
 
 
+def test_a_quoted_cell_never_closed_refuses_the_file() -> None:
+    # found in review of 1.3.0: with the cell limit lifted, a quote never closed took the rest of the
+    # file into one accepted cell, 4,998 fills with it and no reject
+    rows = "".join(f"2026-01-05T10:00:{n % 60:02d}Z,AAPL,{n + 1},1.5,\n" for n in range(50))
+    data = 'trade_time,symbol,quantity,price,reason\n2026-01-05T09:59:00Z,AAPL,7,1.5,"client said: hold\n' + rows
+    with pytest.raises(ExtractUnreadable, match="line 2: a quoted cell is never closed"):
+        read(data)
+    # a last line without a line end is complete
+    assert [t.quantity for t in read(rows.rstrip("\n").join(["trade_time,symbol,quantity,price,reason\n", ""]))][-1] == 50
+
+
 def test_a_csv_error_refuses_the_file_instead_of_reading_a_quoted_cells_lines_as_rows(monkeypatch) -> None:
     # a csv error no longer comes from a long cell; should one come, nothing after it is read as rows
     limit = csv.field_size_limit()
@@ -1070,6 +1119,19 @@ def test_a_csv_error_refuses_the_file_instead_of_reading_a_quoted_cells_lines_as
             list(reader.read(data.encode(), context()))
     finally:
         csv.field_size_limit(limit)
+
+
+def test_a_spreadsheets_padding_columns_are_not_kept() -> None:
+    # found in review of 1.3.0: 16,000 empty columns after the last took 10 s to number and stored
+    # 245 KB of empty " (n)" cells per row
+    padding = "," * 16_000
+    data = f"trade_time,symbol,quantity,price{padding}\n2026-01-05T10:00:00Z,AAPL,100,1.5{padding}\n"
+    (trade,) = read(data)
+    assert trade.venue_metadata == {"trade_time": "2026-01-05T10:00:00Z", "symbol": "AAPL", "quantity": "100",
+                                    "price": "1.5"}
+    # a cell under an unnamed column is kept
+    (trade,) = read("trade_time,symbol,quantity,price,,\n2026-01-05T10:00:00Z,AAPL,100,1.5,,desk 4\n")
+    assert trade.venue_metadata[" (2)"] == "desk 4"
 
 
 def test_a_repeated_header_name_keeps_every_cell_and_its_cells_must_agree() -> None:

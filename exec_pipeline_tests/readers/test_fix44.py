@@ -765,6 +765,29 @@ def test_a_copy_of_a_cancel_read_before_its_replacement_keeps_the_identifiers_of
     assert (copy.event_identifier, copy.order_identifier) == (first.event_identifier, first.order_identifier)
 
 
+def test_a_cancel_request_reusing_an_old_order_id_cancels_the_order_41_names() -> None:
+    """Found in review of 1.3.0: a 150=4 whose 11 was any order of the file was taken for that order,
+    so a cancel request reusing the chain's first ClOrdID, or a rejected replace request's id,
+    cancelled an order already replaced (or never made) and left the live one open."""
+    log = replace_chain_log(("momentum/1", "R-1"))
+    log.add(report({**MOMENTUM, 11: "momentum/1", 41: "R-1"}, t17="M9", t150="4", t39="4", t14=10, t151=0,
+                   t6="187", t60="20260105-21:00:00"))  # fmt: skip
+    result = read_log(log.data())
+    assert result.events_of("R-1")[-1].event_type == "canceled"
+    assert [e.event_type for e in result.events_of("momentum/1")][-1] == "replaced"
+
+    log = Log()
+    order = {**MOMENTUM, 11: "momentum/2"}
+    log.add(report(order, t17="N1", t150="0", t39="0", t14=0, t151=100, t60="20260105-10:00:00"))
+    rejected = {**MOMENTUM, 11: "R-2", 41: "momentum/2"}
+    log.add(report(rejected, t17="N2", t150="8", t39="0", t14=0, t151=100, t60="20260105-10:01:00",
+                   t58="replace rejected"))  # fmt: skip
+    log.add(report(rejected, t17="N3", t150="4", t39="4", t14=0, t151=0, t60="20260105-10:02:00"))
+    result = read_log(log.data())
+    assert result.events_of("momentum/2")[-1].event_type == "canceled"
+    assert "canceled" not in [e.event_type for e in result.events_of("R-2")]
+
+
 def test_a_cancel_request_of_a_replacement_still_names_the_order_by_41() -> None:
     log = replace_chain_log(("momentum/1", "R-1"))
     request = {**MOMENTUM, 11: "C-1", 41: "R-1"}

@@ -54,7 +54,9 @@ Order (one unified order = one snapshot of an order's state):
   ``client_order_id`` = ``clientOrderId``, ``order_manager_identifier`` = ``context.manager(clientOrderId)``,
   ``order_type`` = ``type``, ``time_in_force`` = ``timeInForce``, ``quantity`` = ``amount``
   (``None`` when ccxt gives none: a market order given by cost, as HTX spot market orders, OKX
-  ``quote_ccy`` and Coinbase ``quote_size`` market buys are, has no amount until it is closed),
+  ``quote_ccy`` and Coinbase ``quote_size`` market buys are, has no amount until it is closed; the
+  order's row is its first snapshot, so an order first seen open keeps ``None`` though a later
+  snapshot, in this file or another, has the amount: its events carry it),
   ``limit_price`` = ``price`` (``None`` for market orders, whose ``price`` ccxt fills with the
   average), ``stop_price`` = ``triggerPrice`` (else ``stopPrice``; when both are null and the type
   is not plain ``limit`` / ``market``, ``stopLossPrice``, else ``takeProfitPrice``: ccxt puts an OKX
@@ -114,8 +116,8 @@ quote currency of the symbol, ``settlement_cost`` = ``cost`` as a signed cash mo
 apart (negative for buys, positive for sells: the convention of the other readers) with
 ``settlement_asset_identifier`` = the currency ccxt gives ``cost`` in: the quote currency, except
 for an inverse contract, whose settle currency (after ``:``) is its base (``BTC/USD:BTC``: ``cost``
-is in BTC, so BTC). A contract settled in a third currency (neither quote nor base) has no
-``settlement_cost``. ``liquidity`` = ``takerOrMaker``, ``venue`` = the ``exchange`` key (record,
+is in BTC, so BTC). A contract settled in a third currency (neither quote nor base), and an option
+(``BTC/USD:BTC-240628-60000-C``, whose premium ccxt's ``cost`` is not), have no ``settlement_cost``. ``liquidity`` = ``takerOrMaker``, ``venue`` = the ``exchange`` key (record,
 else file).
 
 Times: ``timestamp`` is epoch milliseconds (UTC). A ``datetime`` with a UTC offset is that instant;
@@ -148,16 +150,12 @@ sequences per symbol), so the unified symbol is part of every identifier:
 
 - order: ``context.identifier("order", symbol, id)``; a trade's order:
   ``context.identifier("order", symbol, order)``;
-- trade: ``context.identifier("trade", symbol, id)``. Two fills may share a trade id: the two sides
-  of one match when both are the user's (a self-trade, or two sub-accounts of the file trading with
-  each other; Binance ``myTrades`` returns both). Within a file, the first record with an id takes
-  that identifier; a later one with the same id but another ``side``, ``order`` or ``account`` is
-  another fill, identified by ``context.identifier("trade", symbol, id, side, order, account)``
-  (``side`` as ``buy`` / ``sell``, ``account`` the record's, else the file's, as written; counted
-  in ``stats["shared_trade_id"]``). Across files such a twin cannot be told from a duplicate: a
-  file holding only the second fill, or both in the other order, gives the second the plain
-  identifier, the same as the first fill's from another file, and the warehouse keeps one of them.
-  Deliver both sides of a match in one file, in the same order;
+- trade: ``context.identifier("trade", symbol, id, side)`` (``side`` as ``buy`` / ``sell``). An
+  exchange's trade id names a match, and both sides of one match are the user's in a self-trade, or
+  when two sub-accounts of the file trade with each other (Binance ``myTrades`` returns both): the
+  side tells the two fills apart, in any file and in any order (1.2.0 keyed on the id alone and
+  kept one side; a first form of 1.3.0 numbered the second side within a file, which stored one
+  side twice when overlapping files held the two in another order);
 - event: ``context.identifier("event", symbol, id, status, filled, lastTradeTimestamp, amount,
   remaining)`` with the numbers written canonically (``4.0`` and ``4`` are the same; a missing one
   as ``None``, and ``remaining`` as ccxt gives it, not the stored ``leaves_quantity``): the same
@@ -191,7 +189,7 @@ record holds U+FFFD (the replacement character) for each lone surrogate
 (``stats["lone_surrogates_replaced"]``, records); the landing zone keeps the file's exact bytes.
 
 ``context.stats`` keys: ``orders``, ``trades`` (records read), ``duplicate_order_snapshot``,
-``duplicate_trade``, ``shared_trade_id``, ``closed_partially_filled``, ``trigger_fired``,
+``duplicate_trade``, ``closed_partially_filled``, ``trigger_fired``,
 ``unknown_status``, ``multi_currency_fees``, ``order_embedded_trades_ignored``,
 ``lone_surrogates_replaced``, ``read_twice_for_file_keys``, ``rejects`` (by the context).
 """
@@ -232,8 +230,8 @@ NAME = "ccxt"
 #: 1.1.0: streamed; a list given twice is read both times, a file-level key given twice is refused
 #: 1.2.0: event identifiers include amount and remaining (an amended order's snapshot is kept);
 #: ids, symbols and accounts spelled NA / N/A / n/a are identifiers, not "no value"
-#: 1.3.0: an inverse contract's cost is in its settle currency; a second fill sharing a trade id (other
-#: side, order or account) is kept under an extended identifier; exact negation and fee sums; a zero
+#: 1.3.0: an inverse contract's cost is in its settle currency, an option's left unknown; trades keyed on
+#: (symbol, id, side): both sides of a match sharing a trade id are kept (every trade identifier changes); exact negation and fee sums; a zero
 #: with an absurd exponent reads as 0; a lone surrogate outside the fact fields becomes U+FFFD instead
 #: of rejecting the record; stop price falls back to stopLossPrice / takeProfitPrice on trigger
 #: orders; rejects' raw records are the record's text as written; status and takerOrMaker are
@@ -487,12 +485,7 @@ class _Reader:
         self.file_venue = file_venue
         self.seen_orders: set[str] = set()
         self.seen_events: set[str] = set()
-        #: trade identifier -> hash of (side, order id, broker account) of the first fill with that trade
-        #: id: a 64-bit int, not the tuple, which would hold ~110 MB more per million fills. Different
-        #: fills sharing an id (rare) have equal hashes with a probability of 2**-64.
-        self.seen_trades: dict[str, int] = {}
-        #: the extended identifiers of later fills sharing a trade id (see _trade)
-        self.seen_shared_trade_ids: set[str] = set()
+        self.seen_trades: set[str] = set()
 
     def record(self, number: int, kind: str | None, item: Any) -> Iterator[Record]:
         context = self.context
@@ -743,25 +736,11 @@ class _Reader:
         if not cost_in_known_currency:
             cost = None  # a contract settled in a third currency: ccxt does not say what cost is in
 
-        trade_identifier = self.identifier("trade", symbol, trade_id)
-        execution = hash((side, order_id, broker_account))
-        first = self.seen_trades.get(trade_identifier)
-        if first is None:
-            self.seen_trades[trade_identifier] = execution
-        elif first == execution:
+        trade_identifier = self.identifier("trade", symbol, trade_id, "buy" if side == 1 else "sell")
+        if trade_identifier in self.seen_trades:
             self.stats["duplicate_trade"] += 1
             return []
-        else:
-            # the other side of the same match (a self-trade, two sub-accounts of the file): another
-            # fill. The first keeps the plain identifier, as in the files read before this rule.
-            trade_identifier = self.identifier(
-                "trade", symbol, trade_id, "buy" if side == 1 else "sell", order_id, broker_account
-            )
-            if trade_identifier in self.seen_shared_trade_ids:
-                self.stats["duplicate_trade"] += 1
-                return []
-            self.seen_shared_trade_ids.add(trade_identifier)
-            self.stats["shared_trade_id"] += 1
+        self.seen_trades.add(trade_identifier)
         trade = TradeRecord(
             record_number=number,
             trade_time=trade_time,
@@ -1063,14 +1042,18 @@ def _currencies(symbol: str) -> tuple[str | None, str | None, bool]:
     currency the symbol names) of a unified symbol ``BASE/QUOTE[:SETTLE[-expiry-strike-type]]``.
     ``cost`` is in the quote currency (spot, linear contracts ``BTC/USDT:USDT``), in the settle
     currency for inverse contracts (``BTC/USD:BTC``: amount x contract size / price, in BTC); a
-    contract settled in a third currency leaves it unknown."""
+    contract settled in a third currency leaves it unknown, and so does an option
+    (``BTC/USD:BTC-240628-60000-C``: ccxt divides by a price already in BTC)."""
     slash = symbol.find("/")
     if slash < 0:
         return None, None, True
     quote, colon, settle = symbol[slash + 1 :].partition(":")
     quote = quote.strip()
     quote_currency = quote if quote and len(quote) <= CURRENCY_WIDTH else None
-    settle = settle.split("-", 1)[0].strip() if colon else ""
+    settle, _, terms = settle.partition("-") if colon else ("", "", "")
+    settle = settle.strip()
+    if terms.count("-") >= 2:  # an option (expiry-strike-C/P): ccxt's cost is no cash amount it can tell
+        return quote_currency, None, False
     if not settle or settle == quote:
         return quote_currency, quote_currency, True
     if settle == symbol[:slash].strip():  # inverse

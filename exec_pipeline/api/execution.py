@@ -231,18 +231,27 @@ class _CreateRequest(BaseModel):
 
     @field_validator("unique_identifier", "strategy_identifier", "metadata_json")
     @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        # PostgreSQL stores no NUL character in text or JSON (SQLite would): refused on both
-        if _holds_nul(value):
-            raise ValueError("holds a NUL character (\\u0000), which the warehouse cannot store")
+    def _storable(cls, value: Any) -> Any:
+        # PostgreSQL stores no NUL character in text or JSON (SQLite would), and neither stores a lone
+        # UTF-16 surrogate (valid in JSON text as "\\ud800"): refused on both, as this row's error
+        if not _storable_text(value):
+            raise ValueError(
+                "holds a NUL character (\\u0000) or a lone UTF-16 surrogate, which the warehouse cannot store"
+            )
         return value
 
 
-def _holds_nul(value: Any) -> bool:
+def _storable_text(value: Any) -> bool:
     if isinstance(value, str):
-        return "\x00" in value
+        if "\x00" in value:
+            return False
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
     if isinstance(value, dict):
-        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+        return all(_storable_text(key) and _storable_text(item) for key, item in value.items())
     if isinstance(value, list):
-        return any(_holds_nul(item) for item in value)
-    return False
+        return all(_storable_text(item) for item in value)
+    return True

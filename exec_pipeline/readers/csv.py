@@ -150,7 +150,8 @@ the ``skip_lines`` that is not blank; by default the first data row is line 2). 
 - **OrdersTS** (once per ``order_id`` per file): the order's first observation, its first row:
   ``record_number``, ``order_time`` (else that row's time), ``order_quantity``, ``order_type``,
   prices... A field the first row lacks comes from the next rows, up to the first row with a
-  side (``side``, or a signed ``quantity``: 0 has no sign), which gives the side; the row is emitted with that
+  side (``side``, or a signed ``quantity``: 0 has no sign; or a negative ``order_quantity``,
+  ``cum_quantity`` or ``leaves_quantity``, a sell's), which gives the side; the row is emitted with that
   row's records. An order with no side on any row has no OrdersTS row.
 
 ``venue_metadata`` / ``event_metadata`` hold the row as ``{header: raw text}``; a header name
@@ -767,6 +768,11 @@ class _Reader:
                 break
             stats["blank_lines"] += 1
             previous = reader.line_num
+        if lines.exhausted:  # a quote opened in the header never closes: the file would be its last name
+            raise ExtractUnreadable(
+                context.uri,
+                f"line {line_base + previous + 1}: a quoted cell is never closed (the rest of the file would be one cell)",
+            )
         header = [name.strip() for name in header]
         columns = _Columns(header, options, context.uri, line_base + previous + 1)
         self.header = header
@@ -884,6 +890,17 @@ class _Reader:
                 quantity = -quantity
             elif side is None and quantity:
                 side = 1  # signed quantities: positive is a buy (0 has no sign: no side from it)
+        if side is None:
+            # signed sizes: a negative order, cum or leaves quantity is a sell's (a positive one tells
+            # nothing: sizes are often written unsigned whatever the side)
+            for size_field, size_index in (
+                ("order_quantity", i_order_quantity), ("cum_quantity", i_cum_quantity),
+                ("leaves_quantity", i_leaves_quantity),
+            ):  # fmt: skip
+                size = number_of(row[size_index].strip(), size_field)
+                if size is not None and size < 0:
+                    side = -1
+                    break
 
         scope: tuple[str, ...] = (symbol,) if self.options.ids_per_symbol else ()
         account_text = text_of(row[i_account].strip(), "account", ID_WIDTH)

@@ -40,9 +40,10 @@ the OrderID 37 decide, when they tell it:
   that no replace of the file replaced (the replacement, after a 150=5; a replacement's row made by
   a report with 41 replaces 41 too, unless that report is a rejection). Else (37 unknown in the
   file, or several such orders) it is the order (37, ""), without client order id or manager.
-- A Canceled report (150=4) with 41 whose 11 is the order that replaced 41's in the file (a
-  replacement canceled by the venue, reported as "new 11, 41 = previous") is about 11. Any other
-  11 is a cancel request's id, also when it reuses the id of another order of the file (an order
+- A Canceled report (150=4) with 41 whose 11 is the order that replaced 41's (a replacement
+  canceled by the venue, reported as "new 11, 41 = previous") is about 11: 11 replaced 41 in the
+  file, or, 41's replace being in an earlier file, 11 is a live order of the file. Any other 11
+  is a cancel request's id, also when it reuses the id of another order of the file (an order
   already replaced, a rejected replace request): the report is about 41.
 - A Pending Replace (150=E) without 41 (FIX 4.4 requires 41 only on 150=4/5/6) whose 11 is no order
   of the OrderID in the file is about the OrderID's current order, when there is one (as above):
@@ -1176,6 +1177,8 @@ class _Reader:
                 state.chain[order_clordid] = inherited  # for the next replace of the chain
             if link is not None and exec_type != "8":  # a rejected replace replaced nothing
                 state.chain[link + "\x01"] = order_clordid
+            elif link is not None:
+                state.chain[order_clordid + "\x02"] = ""  # a rejected replace request's id, no order of its own
             out.append(order_row)
         out.append(new(OrderEventRecord, (
             number, when, event_id, order, asset, event_type, account, status, cum, leaves, avg, reason, raw,
@@ -1216,15 +1219,25 @@ class _Reader:
         """The client order id of the order a report is about, when the file's orders of its OrderID
         tell it better than the message (``order_clordid``, the message's rule): a report without
         ClOrdID 11 is about the OrderID's one current order; a Canceled report whose 11 is the order
-        that replaced 41's (not a cancel request) is about 11; a Pending Replace without 41 whose 11 is no
+        that replaced 41's (in the file, or a live order of the file when 41's replace is not in it;
+        not a cancel request) is about 11; a Pending Replace without 41 whose 11 is no
         order of the OrderID is about its one current order (11 is the request's id)."""
         if order_id == "NONE":  # FIX's placeholder, shared by unrelated orders: no order of the file
             return order_clordid
         if order_clordid is not None:
             if exec_type == "4":
-                if clordid is None or clordid == order_clordid or state.chain.get(order_clordid + "\x01") != clordid:
+                replacement = state.chain.get(order_clordid + "\x01")
+                if clordid is None or clordid == order_clordid or not (
+                    clordid == replacement
+                    or (  # 41 replaced in an earlier file: 11 an order of this file, live, not a rejected request
+                        replacement is None
+                        and clordid in state.identifiers
+                        and clordid + "\x01" not in state.chain
+                        and clordid + "\x02" not in state.chain
+                    )
+                ):
                     # 11 is a cancel request's id (or the order's own), also when it reuses the id of
-                    # another order of the file (an old one, a rejected replace's): it cancels 41
+                    # another order of the file (one already replaced, a rejected replace's): it cancels 41
                     return order_clordid
                 # 11 is the replacement of 41: the replacement's own cancel ("new 11, 41 = previous"); a
                 # copy of a report keyed on 41 before 11's row was read keeps that key

@@ -330,6 +330,10 @@ def test_a_bad_intent_row_stops_none_of_the_rows_after_it(resources, landing_roo
         {"unique_identifier": "delta", "target_account_uid": account, "target_time": "2026-11-17T07:00:00Z",
          "metadata_json": {"note": "a\u0000b"}},
         {"unique_identifier": "epsilon", "target_account_uid": account, "target_time": "2026-11-17T07:00:00Z"},
+        # valid JSON, but a lone UTF-16 surrogate: no warehouse stores it
+        {"unique_identifier": "zeta", "target_account_uid": account, "target_time": "2026-11-17T07:00:00Z",
+         "metadata_json": {"note": "a\ud800b"}},
+        {"unique_identifier": "eta", "target_account_uid": account, "target_time": "2026-11-17T07:00:00Z"},
     ]))
     with dg.instance_for_test() as instance:
         result = dg.materialize([order_manager_table], resources=resources, instance=instance, raise_on_error=False)
@@ -339,10 +343,12 @@ def test_a_bad_intent_row_stops_none_of_the_rows_after_it(resources, landing_roo
     assert "intents.csv, row 5, field metadata_json: not JSON" in message
     assert "intents.csv, row 6, field unique_identifier" in message and "255" in message
     assert "more.json, row 1, field metadata_json" in message and "NUL" in message
+    assert "more.json, row 3, field metadata_json" in message and "surrogate" in message
     engine = get_engine(warehouse_url)
     assert OrderManager.get_by_unique_identifier("gamma", engine=engine).metadata_json == {"k": 3}
     assert OrderManager.get_by_unique_identifier("alpha", engine=engine).metadata_json == {"k": 1, "note": "two lines"}
     assert OrderManager.get_by_unique_identifier("epsilon", engine=engine).status == "created"
+    assert OrderManager.get_by_unique_identifier("eta", engine=engine).status == "created"
 
 
 def test_bad_intents_are_reported_with_file_row_and_field(resources, landing_root):

@@ -1020,8 +1020,13 @@ def test_a_zero_quantity_gives_no_side() -> None:
         ("new", Decimal(0), Decimal(300)), ("partially_filled", Decimal(100), Decimal(200)),
         ("canceled", Decimal(100), Decimal(0)),
     ]
+    # found in review: a sell never filled, its sizes signed: the negative order quantity tells the side
+    never_filled = data.replace("2026-01-05T10:01:00Z,AAPL,-100,10,O1,fill,-300,-100,-200\n", "")
+    (order,) = of(read(never_filled), OrderRecord)
+    assert (order.order_side, order.quantity) == (-1, Decimal(300))
     # sizes written unsigned and no fill: nothing tells the side, so no OrdersTS row (it was a buy)
     unsigned = data.replace(",-300,", ",300,").replace(",-100,", ",100,").replace(",-200\n", ",200\n")
+    unsigned = unsigned.replace(",-300\n", ",300\n")
     unsigned = unsigned.replace("2026-01-05T10:01:00Z,AAPL,100,10,O1,fill,300,100,200\n", "")
     ctx = context()
     records = read(unsigned, ctx)
@@ -1103,6 +1108,9 @@ def test_a_quoted_cell_never_closed_refuses_the_file() -> None:
     data = 'trade_time,symbol,quantity,price,reason\n2026-01-05T09:59:00Z,AAPL,7,1.5,"client said: hold\n' + rows
     with pytest.raises(ExtractUnreadable, match="line 2: a quoted cell is never closed"):
         read(data)
+    # found in review: the same quote in the header made the whole file its last column's name
+    with pytest.raises(ExtractUnreadable, match="line 1: a quoted cell is never closed"):
+        read('trade_time,symbol,quantity,price,"note\n' + rows)
     # a last line without a line end is complete
     assert [t.quantity for t in read(rows.rstrip("\n").join(["trade_time,symbol,quantity,price,reason\n", ""]))][-1] == 50
 

@@ -788,6 +788,20 @@ def test_a_cancel_request_reusing_an_old_order_id_cancels_the_order_41_names() -
     assert "canceled" not in [e.event_type for e in result.events_of("R-2")]
 
 
+def test_the_venues_cancel_of_a_replacement_made_in_an_earlier_file_cancels_the_replacement() -> None:
+    """Found in review: with the replace in yesterday's file, today's file knows R-1 only from its
+    fill (no 41 there); the venue's cancel (11 = R-1, 41 = momentum/1) is R-1's, not momentum/1's."""
+    log = Log()
+    replacement = {**MOMENTUM, 11: "R-1"}
+    log.add(report(replacement, t17="D2-1", t150="F", t39="1", t32=10, t31="187", t14=20, t151=80, t6="187",
+                   t60="20260106-10:00:00"))  # fmt: skip
+    log.add(report({**replacement, 41: "momentum/1"}, t17="D2-2", t150="4", t39="4", t14=20, t151=0, t6="187",
+                   t60="20260106-21:00:00"))  # fmt: skip
+    result = read_log(log.data())
+    assert [e.event_type for e in result.events_of("R-1")] == ["partially_filled", "canceled"]
+    assert "momentum/1" not in {o.client_order_id for o in result.orders}  # no order made up for 41
+
+
 def test_a_cancel_request_of_a_replacement_still_names_the_order_by_41() -> None:
     log = replace_chain_log(("momentum/1", "R-1"))
     request = {**MOMENTUM, 11: "C-1", 41: "R-1"}

@@ -248,8 +248,8 @@ def random_days(rng: random.Random, prefix: str, days: int, per_day: int) -> lis
             when = dt.datetime(2026, 1, 5 + day, 14, rng.randrange(4), tzinfo=UTC)  # few times: ties
             records.append(TradeRecord(
                 record_number, when, ident, "aapl", 1, Decimal(rng.randrange(1, 9)),
-                # some fills without an order (CSV and ccxt fills may have none)
-                order_identifier=None if kind == "fill" and rng.random() < 0.1 else f"{prefix}-o{rng.randrange(6)}",
+                # some fills and corrections without an order (CSV and ccxt rows may have none)
+                order_identifier=None if rng.random() < 0.1 else f"{prefix}-o{rng.randrange(6)}",
                 price=Decimal(rng.randrange(90, 110)),
                 trade_kind=kind, ref_trade_identifier=ref,
             ))
@@ -300,6 +300,9 @@ def test_effective_trades_has_the_rows_of_0008s_definition(engine):
             row["order_identifier"] != reported_order[row["trade_identifier"]] for row in corrections),
         "corrections of a fill without an order": sum(
             row["original_trade_identifier"] in orderless for row in corrections),
+        "corrections without an order on their fill's": sum(
+            reported_order[row["trade_identifier"]] is None and row["order_identifier"] is not None
+            for row in corrections),
     }
     assert all(seen.values()), seen
 

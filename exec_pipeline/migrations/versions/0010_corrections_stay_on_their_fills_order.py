@@ -13,7 +13,8 @@ happened on its order; a correction changes its quantity or price, not that.
 
 So 0009's part 2 (the corrections that decide their trade) keeps the corrections on their own
 order except those that are *moved*: the deciding correction of a stored fill that has an order
-(not NULL: an order-less fill leaves the correction's order) other than the correction's, when the
+(not NULL: an order-less fill leaves the correction's order) other than the correction's (or the
+correction has none: a CSV correction row without order_id), when the
 fill's busts and corrections are at most two levels deep (a correction, or a correction of a
 correction: what FIX gives when a trade is corrected again in a later file). The moved ones are
 a part of their own, found from the fill (or from the correction) by index probes only:
@@ -104,14 +105,16 @@ _MOVED = f"""EXISTS (
               c.ref_trade_identifier,
               (SELECT p.ref_trade_identifier FROM trades_ts p WHERE p.trade_identifier = c.ref_trade_identifier)
             )
-        AND f.trade_kind = 'fill' AND f.order_identifier IS NOT NULL AND f.order_identifier <> c.order_identifier
+        AND f.trade_kind = 'fill' AND f.order_identifier IS NOT NULL
+        AND (c.order_identifier IS NULL OR f.order_identifier <> c.order_identifier)
         AND {_shallow("f")}
   )"""
 
 # (c.ref_trade_identifier IS NOT NULL, true of every correction, tells PostgreSQL how few rows the
 # partial index on it holds: without it, it estimated the whole table and walked that index)
 _MOVED_FROM_THE_FILL = f"""f.trade_kind = 'fill' AND f.order_identifier IS NOT NULL
-  AND c.ref_trade_identifier IS NOT NULL AND c.trade_kind = 'correction' AND c.order_identifier <> f.order_identifier
+  AND c.ref_trade_identifier IS NOT NULL AND c.trade_kind = 'correction'
+  AND (c.order_identifier IS NULL OR c.order_identifier <> f.order_identifier)
   AND {_shallow("f")}
   AND {_decides("f")}"""
 

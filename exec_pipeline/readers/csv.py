@@ -782,7 +782,11 @@ class _Reader:
         self.repeated = columns.repeated
         # an absent column reads index -1: the "" appended to every row
         self.slots = tuple(columns.index[field] for field in CANONICAL_FIELDS)
-        self.sides_possible = columns.index["side"] >= 0 or columns.index["quantity"] >= 0
+        # the columns that can give a row its side (a negative size is a sell's)
+        self.sides_possible = any(
+            columns.index[field] >= 0
+            for field in ("side", "quantity", "order_quantity", "cum_quantity", "leaves_quantity")
+        )
         # a header ending with the delimiter has empty names after its last column: rows need no
         # cells there (and, as after any header, may have empty ones)
         header_width = len(header)

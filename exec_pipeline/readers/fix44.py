@@ -42,7 +42,8 @@ the OrderID 37 decide, when they tell it:
   file, or several such orders) it is the order (37, ""), without client order id or manager.
 - A Canceled report (150=4) with 41 whose 11 is the order that replaced 41's (a replacement
   canceled by the venue, reported as "new 11, 41 = previous") is about 11: 11 replaced 41 in the
-  file, or, 41's replace being in an earlier file, 11 is a live order of the file. Any other 11
+  file, or, 41 having no report in the file (its replace was in an earlier one), 11 is a live
+  order of the file that no request report made. Any other 11
   is a cancel request's id, also when it reuses the id of another order of the file (an order
   already replaced, a rejected replace request): the report is about 41.
 - A Pending Replace (150=E) without 41 (FIX 4.4 requires 41 only on 150=4/5/6) whose 11 is no order
@@ -1179,6 +1180,8 @@ class _Reader:
                 state.chain[link + "\x01"] = order_clordid
             elif link is not None:
                 state.chain[order_clordid + "\x02"] = ""  # a rejected replace request's id, no order of its own
+            if exec_type in ("6", "8") and link is None and order_clordid is not None:
+                state.chain[order_clordid + "\x02"] = ""  # a request's id (pending cancel, rejection) without 41
             out.append(order_row)
         out.append(new(OrderEventRecord, (
             number, when, event_id, order, asset, event_type, account, status, cum, leaves, avg, reason, raw,
@@ -1229,8 +1232,9 @@ class _Reader:
                 replacement = state.chain.get(order_clordid + "\x01")
                 if clordid is None or clordid == order_clordid or not (
                     clordid == replacement
-                    or (  # 41 replaced in an earlier file: 11 an order of this file, live, not a rejected request
+                    or (  # 41 replaced in an earlier file (no row of 41 here): 11 a live order of this file
                         replacement is None
+                        and order_clordid not in state.identifiers
                         and clordid in state.identifiers
                         and clordid + "\x01" not in state.chain
                         and clordid + "\x02" not in state.chain

@@ -1024,6 +1024,14 @@ def test_a_zero_quantity_gives_no_side() -> None:
     never_filled = data.replace("2026-01-05T10:01:00Z,AAPL,-100,10,O1,fill,-300,-100,-200\n", "")
     (order,) = of(read(never_filled), OrderRecord)
     assert (order.order_side, order.quantity) == (-1, Decimal(300))
+    # an events-only file (no side, no quantity column): the order is still its first row
+    events_only = (
+        "trade_time,symbol,order_id,exec_type,order_quantity,cum_quantity,leaves_quantity\n"
+        "2026-01-05T10:00:00Z,AAPL,O1,pending_new,,,\n"
+        "2026-01-05T10:05:00Z,AAPL,O1,new,-300,0,-300\n"
+    )
+    (order,) = of(read(events_only), OrderRecord)
+    assert (order.record_number, order.order_time, order.order_side) == (2, dt.datetime(2026, 1, 5, 10, tzinfo=UTC), -1)
     # sizes written unsigned and no fill: nothing tells the side, so no OrdersTS row (it was a buy)
     unsigned = data.replace(",-300,", ",300,").replace(",-100,", ",100,").replace(",-200\n", ",200\n")
     unsigned = unsigned.replace(",-300\n", ",300\n")

@@ -802,6 +802,22 @@ def test_the_venues_cancel_of_a_replacement_made_in_an_earlier_file_cancels_the_
     assert "momentum/1" not in {o.client_order_id for o in result.orders}  # no order made up for 41
 
 
+def test_a_cancel_reusing_a_request_id_reported_without_41_cancels_the_live_order() -> None:
+    """Found in review: a rejected replace (150=8) or a pending cancel (150=6) sent without 41 made an
+    order row for the request's id; a 150=4 reusing it (11 = that id, 41 = the live order) went to it
+    and left the order open."""
+    for request_type, request_status in (("8", "0"), ("6", "6")):
+        log = Log()
+        log.add(report({**MOMENTUM, 11: "momentum/1"}, t17="Q1", t150="0", t39="0", t14=0, t151=100,
+                       t60="20260105-10:00:00"))  # fmt: skip
+        log.add(report({**MOMENTUM, 11: "REQ-1"}, t17="Q2", t150=request_type, t39=request_status, t14=0, t151=100,
+                       t60="20260105-10:01:00"))  # fmt: skip
+        log.add(report({**MOMENTUM, 11: "REQ-1", 41: "momentum/1"}, t17="Q3", t150="4", t39="4", t14=0, t151=0,
+                       t60="20260105-10:02:00"))  # fmt: skip
+        result = read_log(log.data())
+        assert result.events_of("momentum/1")[-1].event_type == "canceled", request_type
+
+
 def test_a_cancel_request_of_a_replacement_still_names_the_order_by_41() -> None:
     log = replace_chain_log(("momentum/1", "R-1"))
     request = {**MOMENTUM, 11: "C-1", 41: "R-1"}
